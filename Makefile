@@ -1,0 +1,27 @@
+# Each target sets up .venv by itself on a fresh machine.
+# torch==2.13.0 is installed in the same pip command as everything else so that pip takes the CPU wheel.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TORCH := torch==2.13.0
+
+.PHONY: demo test bench venv clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet "$(TORCH)" -e ".[test]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(VENV)/bin/gatelab demo
+
+test: venv
+	KERAS_BACKEND=torch $(PY) -m pytest -q
+
+bench: venv
+	$(PY) benchmarks/bench_layers.py --write docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,20 @@
+"""gatelab: what do the update gate z and the reset gate r of a GRU contribute, and is a simpler unit enough?
+
+Public API::
+
+    gatelab.GRU, gatelab.GRUCell, gatelab.LSTM     layers (drop-ins for torch.nn)
+    gatelab.variants(), gatelab.describe(name)     the registered variants and their equations
+    gatelab.get_variant(name) -> VariantSpec       a variant as data
+    gatelab.use_backend(name)                      force a computation backend inside a `with` block
+
+Heavy optional packages (keras, ray, triton, statsforecast) are imported only by the modules that use them.
+"""
+
+from .layers import GRU, LSTM, GRUCell
+from .ops import use_backend
+from .registry import VariantSpec, describe, get_variant, variants
+
+__version__ = "0.1.0"
+
+__all__ = ["GRU", "GRUCell", "LSTM", "VariantSpec", "describe", "get_variant", "use_backend", "variants",
+           "__version__"]

@@ -1,0 +1,212 @@
+"""What every gatelab recurrent layer shares with ``torch.nn.GRU``: stacking, directions, packing, lengths."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .._errors import bad_argument, check_positive_int
+from ..cells import CellLayout, CellOptions, CellParams
+from ..cells.layout import PARAM_FIELDS
+from ..ops import resolve_backend, sequence_op
+from ..ops.dispatch import check_backend
+from ._inputs import check_lengths, check_sequence, check_state, length_mask, reverse_in_length
+
+TORCH_FIELDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+class RecurrentLayer(nn.Module):
+    """Base of :class:`gatelab.GRU` and :class:`gatelab.LSTM`; subclasses say how many state tensors they carry.
+
+    Parameters are registered per layer k and direction as ``weight_ih_l{k}``, ``weight_hh_l{k}``,
+    ``bias_l{k}``, ``bias_hh_l{k}`` (suffix ``_reverse`` for the backward direction); see
+    :mod:`gatelab.cells.layout` for what their rows hold and :meth:`seed_params` for seed-named views.
+    """
+
+    state_names: tuple[str, ...] = ("h0",)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bias: bool, batch_first: bool,
+                 dropout: float, bidirectional: bool, options: CellOptions, backend: str,
+                 device=None, dtype=None) -> None:
+        super().__init__()
+        check_positive_int("input_size", input_size)
+        check_positive_int("hidden_size", hidden_size)
+        check_positive_int("num_layers", num_layers)
+        for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
+            if not isinstance(flag, bool):
+                raise bad_argument(name, "a bool", flag, kind=TypeError)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise bad_argument("dropout", "a number in [0, 1]", dropout)
+        if dropout > 0 and num_layers == 1:
+            raise bad_argument("dropout", "0 when num_layers=1 (dropout acts between stacked layers)", dropout)
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self.dropout = float(dropout)
+        self.options = options
+        self.backend = check_backend(backend)
+        self.last_backend: str | None = None  # what the latest forward actually ran
+        self.num_directions = 2 if bidirectional else 1
+        self.layouts = [CellLayout(options, input_size if k == 0 else hidden_size * self.num_directions,
+                                   hidden_size, bias) for k in range(num_layers)]
+        for k, layout in enumerate(self.layouts):
+            for d in range(self.num_directions):
+                for field, shape in layout.shapes().items():
+                    if shape is not None:
+                        self.register_parameter(self._param_name(field, k, d),
+                                                nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+        self.reset_parameters()
+
+    # ---- parameters -----------------------------------------------------------------------------------------
+    @staticmethod
+    def _param_name(field: str, layer: int, direction: int) -> str:
+        return f"{field}_l{layer}{'_reverse' if direction else ''}"
+
+    def reset_parameters(self) -> None:
+        for k, layout in enumerate(self.layouts):
+            for d in range(self.num_directions):
+                layout.init_(self.cell_params(k, d))
+
+    def cell_params(self, layer: int = 0, direction: int = 0) -> CellParams:
+        """The stacked tensors of one (layer, direction)."""
+        if not (isinstance(layer, int) and 0 <= layer < self.num_layers):
+            raise bad_argument("layer", f"an int in [0, {self.num_layers - 1}]", layer)
+        if not (isinstance(direction, int) and 0 <= direction < self.num_directions):
+            raise bad_argument("direction", f"an int in [0, {self.num_directions - 1}]", direction)
+        return CellParams(*(getattr(self, self._param_name(f, layer, direction), None) for f in PARAM_FIELDS))
+
+    def seed_params(self, layer: int = 0, direction: int = 0) -> dict[str, Tensor]:
+        """Seed-named, writable views (``W_z, U_z, b_z, …``) of one (layer, direction)'s parameters.
+
+        >>> gru = GRU(3, 4)
+        >>> with torch.no_grad():
+        ...     gru.seed_params()["U_h"].zero_()  # the layer now has U_h = 0
+        """
+        return self.layouts[layer].seed_views(self.cell_params(layer, direction))
+
+    def seed_grads(self, layer: int = 0, direction: int = 0) -> dict[str, Tensor]:
+        """Seed-named views of the parameters' ``.grad`` (after a backward pass)."""
+        params = self.cell_params(layer, direction)
+        if any(p is not None and p.grad is None for p in params):
+            raise ValueError("seed_grads: expected gradients on every parameter, got none yet (call backward)")
+        grads = CellParams(*(None if p is None else p.grad for p in params))
+        return self.layouts[layer].seed_views(grads)
+
+    def _load_seed(self, seed: dict[str, Tensor], layer: int, direction: int) -> None:
+        views = self.seed_params(layer, direction)
+        if set(seed) != set(views):
+            raise ValueError(f"weights: expected the blocks {sorted(views)}, got {sorted(seed)}")
+        with torch.no_grad():
+            for name, view in views.items():
+                view.copy_(seed[name])
+
+    def _copy_from_torch(self, module: nn.RNNBase, to_seed) -> None:
+        """Load every (layer, direction) of a ``torch.nn`` recurrent module through a seed converter."""
+        for k in range(self.num_layers):
+            for d in range(self.num_directions):
+                tensors = [getattr(module, f"{name}_l{k}{'_reverse' if d else ''}", None) for name in TORCH_FIELDS]
+                self._load_seed(to_seed(*tensors), k, d)
+
+    def _copy_to_torch(self, module: nn.RNNBase, from_seed) -> nn.RNNBase:
+        """Write every (layer, direction) into a ``torch.nn`` recurrent module through a seed converter."""
+        with torch.no_grad():
+            for k in range(self.num_layers):
+                for d in range(self.num_directions):
+                    for name, value in zip(TORCH_FIELDS, from_seed(self.seed_params(k, d))):
+                        if value is not None:
+                            getattr(module, f"{name}_l{k}{'_reverse' if d else ''}").copy_(value)
+        return module
+
+    def _torch_arguments(self) -> dict:
+        """Constructor arguments of the ``torch.nn`` module with this layer's structure, device and dtype."""
+        ref = self.cell_params(0, 0).weight_ih
+        return dict(input_size=self.input_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                    bias=self.bias, batch_first=self.batch_first, dropout=self.dropout,
+                    bidirectional=self.bidirectional, device=ref.device, dtype=ref.dtype)
+
+    @staticmethod
+    def _arguments_of_torch(module: nn.RNNBase) -> dict:
+        ref = module.weight_ih_l0
+        return dict(input_size=module.input_size, hidden_size=module.hidden_size, num_layers=module.num_layers,
+                    bias=module.bias, batch_first=module.batch_first, dropout=module.dropout,
+                    bidirectional=module.bidirectional, device=ref.device, dtype=ref.dtype)
+
+    def flatten_parameters(self) -> None:
+        """No-op, for drop-in compatibility with ``torch.nn.GRU`` (there is no cuDNN weight buffer)."""
+
+    def extra_repr(self) -> str:
+        o = self.options
+        text = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            text += f", num_layers={self.num_layers}"
+        for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+            if getattr(self, name) != default:
+                text += f", {name}={getattr(self, name)}"
+        text += f", variant={o.variant!r}"
+        if o.spec.family == "gru" and o.spec.reset in ("gate", "update"):
+            text += f", reset={o.reset!r}"
+        return text + f", gate_activation={o.gate_activation!r}, candidate_activation={o.candidate_activation!r}"
+
+    # ---- forward --------------------------------------------------------------------------------------------
+    def _run(self, input: Tensor | PackedSequence, state: tuple[Tensor, ...] | None,
+             lengths: object) -> tuple[Tensor | PackedSequence, tuple[Tensor, ...]]:
+        first = self.cell_params(0, 0).weight_ih
+        packed = input if isinstance(input, PackedSequence) else None
+        if packed is not None:
+            if lengths is not None:
+                raise bad_argument("lengths", "None when input is a PackedSequence (it carries its lengths)",
+                                   lengths)
+            x, lengths_t = pad_packed_sequence(packed, batch_first=True)
+            check_sequence(x, self.input_size, first.dtype, first.device, True)
+            unbatched = False
+        else:
+            x, unbatched = check_sequence(input, self.input_size, first.dtype, first.device, self.batch_first)
+            lengths_t = None if lengths is None else check_lengths(lengths, x.shape[0], x.shape[1])
+        batch, steps = x.shape[0], x.shape[1]
+        mask = None if lengths_t is None else length_mask(lengths_t, steps, x.device)
+
+        layer_states = self._initial_state(state, batch, unbatched, x)      # each (L·D, B, H)
+        backend = resolve_backend(self.backend, self.layouts[0], x.device)
+        op = sequence_op(backend)
+        self.last_backend = backend
+
+        finals: list[tuple[Tensor, ...]] = []
+        for k, layout in enumerate(self.layouts):
+            outputs = []
+            for d in range(self.num_directions):
+                i = k * self.num_directions + d
+                state0 = tuple(s[i] for s in layer_states)
+                xd = reverse_in_length(x, lengths_t) if d else x
+                out, final = op(xd, state0, layout, self.cell_params(k, d), mask)
+                outputs.append(reverse_in_length(out, lengths_t) if d else out)
+                finals.append(final)
+            x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)   # (B, T, D·H)
+            if self.dropout and self.training and k < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+
+        final_state = tuple(torch.stack(parts, 0) for parts in zip(*finals))      # each (L·D, B, H)
+        if packed is not None:
+            return self._repack(x, lengths_t, packed), final_state
+        if unbatched:
+            return x.squeeze(0), tuple(s.squeeze(1) for s in final_state)
+        return (x if self.batch_first else x.transpose(0, 1)), final_state
+
+    def _initial_state(self, state: tuple[Tensor, ...] | None, batch: int, unbatched: bool,
+                       x: Tensor) -> tuple[Tensor, ...]:
+        rows = self.num_layers * self.num_directions
+        if state is None:
+            zeros = x.new_zeros(rows, batch, self.hidden_size)
+            return tuple(zeros for _ in self.state_names)
+        shape = (rows, self.hidden_size) if unbatched else (rows, batch, self.hidden_size)
+        checked = tuple(check_state(name, s, shape, x.dtype, x.device) for name, s in zip(self.state_names, state))
+        return tuple(s.unsqueeze(1) for s in checked) if unbatched else checked
+
+    @staticmethod
+    def _repack(output: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:
+        """Pack (B, T, ·) output the way ``like`` was packed (same batch_sizes and index permutations)."""
+        if like.sorted_indices is not None:
+            order = like.sorted_indices
+            output, lengths = output.index_select(0, order.to(output.device)), lengths[order.cpu()]
+        data = pack_padded_sequence(output, lengths, batch_first=True, enforce_sorted=True).data
+        return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)

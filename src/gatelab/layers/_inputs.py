@@ -1,0 +1,83 @@
+"""Checks and reshaping of what a layer's ``forward`` receives; every error names the argument."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .._errors import bad_argument
+
+
+def check_sequence(input: object, input_size: int, dtype: torch.dtype, device: torch.device,
+                   batch_first: bool) -> tuple[Tensor, bool]:
+    """Return (x as (B, T, I), whether the input was unbatched). Accepts (T, I) / (T, B, I) / (B, T, I)."""
+    if not isinstance(input, Tensor):
+        raise bad_argument("input", "a Tensor or a PackedSequence", type(input).__name__, kind=TypeError)
+    if input.dim() not in (2, 3):
+        raise bad_argument("input", "a 3-D tensor (batched) or a 2-D one (unbatched)",
+                           f"a {input.dim()}-D tensor of shape {tuple(input.shape)}")
+    _check_tensor_kind("input", input, dtype, device)
+    if input.shape[-1] != input_size:
+        raise bad_argument("input", f"last dimension of size input_size={input_size}",
+                           f"shape {tuple(input.shape)}")
+    unbatched = input.dim() == 2
+    x = input.unsqueeze(0) if unbatched else (input if batch_first else input.transpose(0, 1))
+    if x.shape[1] == 0:
+        raise bad_argument("input", "at least one time step", f"shape {tuple(input.shape)}")
+    return x, unbatched
+
+
+def _check_tensor_kind(argument: str, t: Tensor, dtype: torch.dtype, device: torch.device) -> None:
+    if t.dtype != dtype:
+        raise bad_argument(argument, f"dtype {dtype} (the layer's parameters; use .to(dtype))", t.dtype,
+                           kind=TypeError)
+    if t.device != device:
+        raise bad_argument(argument, f"a tensor on {device} (the layer's parameters)", str(t.device))
+
+
+def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
+    """Return lengths as a CPU int64 tensor of shape (B,), each in [1, T]."""
+    if isinstance(lengths, (list, tuple)):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in lengths):
+            raise bad_argument("lengths", "integers", lengths, kind=TypeError)
+        lengths = torch.tensor(lengths, dtype=torch.int64)
+    if not isinstance(lengths, Tensor):
+        raise bad_argument("lengths", "a 1-D integer tensor or a list of ints", type(lengths).__name__,
+                           kind=TypeError)
+    if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
+        nan = " containing NaN" if lengths.is_floating_point() and bool(torch.isnan(lengths).any()) else ""
+        raise bad_argument("lengths", "an integer tensor", f"dtype {lengths.dtype}{nan}", kind=TypeError)
+    if lengths.shape != (batch,):
+        raise bad_argument("lengths", f"shape ({batch},), one length per row of the batch",
+                           tuple(lengths.shape))
+    lengths = lengths.to("cpu", torch.int64)
+    if batch and (int(lengths.min()) < 1 or int(lengths.max()) > steps):
+        raise bad_argument("lengths", f"values in [1, T={steps}]", lengths.tolist())
+    return lengths
+
+
+def check_state(argument: str, state: object, shape: tuple[int, ...], dtype: torch.dtype,
+                device: torch.device) -> Tensor:
+    if not isinstance(state, Tensor):
+        raise bad_argument(argument, f"a Tensor of shape {shape}", type(state).__name__, kind=TypeError)
+    if tuple(state.shape) != shape:
+        raise bad_argument(argument, f"shape {shape} = (num_layers·num_directions, batch, hidden_size)",
+                           tuple(state.shape))
+    _check_tensor_kind(argument, state, dtype, device)
+    return state
+
+
+def length_mask(lengths: Tensor, steps: int, device: torch.device) -> Tensor:
+    """(B, T) bool, True at the real steps of each row."""
+    return torch.arange(steps, device=device).unsqueeze(0) < lengths.to(device).unsqueeze(1)
+
+
+def reverse_in_length(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverse each row of (B, T, ·) in time within its own length (padding stays put). An involution."""
+    if lengths is None:
+        return x.flip(1)
+    steps = x.shape[1]
+    t = torch.arange(steps, device=x.device).unsqueeze(0)                  # (1, T)
+    n = lengths.to(x.device).unsqueeze(1)                                  # (B, 1)
+    index = torch.where(t < n, n - 1 - t, t)                               # (B, T)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))

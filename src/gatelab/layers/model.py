@@ -1,0 +1,31 @@
+"""A recurrent layer with a linear read-out: the model the lab trains."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ..registry import get_variant
+from .gru import GRU
+from .lstm import LSTM
+
+
+class SequenceModel(nn.Module):
+    """``variant`` layer (batch first) → linear read-out of the last state (``readout="last"``, (B, O)) or of
+    every step (``"all"``, (B, T, O))."""
+
+    def __init__(self, variant: str, input_size: int, hidden_size: int, output_size: int, *,
+                 num_layers: int = 1, readout: str = "last", **layer_options) -> None:
+        super().__init__()
+        if readout not in ("last", "all"):
+            raise ValueError(f"readout: expected 'last' or 'all', got {readout!r}")
+        family = get_variant(variant).family
+        if family == "lstm":
+            self.rnn = LSTM(input_size, hidden_size, num_layers, batch_first=True, **layer_options)
+        else:
+            self.rnn = GRU(input_size, hidden_size, num_layers, batch_first=True, variant=variant, **layer_options)
+        self.readout = readout
+        self.head = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        output, _ = self.rnn(x)                                               # (B, T, H)
+        return self.head(output[:, -1] if self.readout == "last" else output)

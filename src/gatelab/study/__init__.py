@@ -1,0 +1,1 @@
+"""Studies: variants × tasks × seeds. For now, the short demonstration behind ``gatelab demo``."""

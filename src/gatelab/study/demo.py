@@ -1,0 +1,89 @@
+"""The demonstration: train ``gru`` and ``gru_no_update`` on the adding problem and measure what the carry path
+(z's ``(1 − z) ⊙ h_{t-1}`` term) does. Everything reported is measured here; nothing is written in advance."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from ..layers import SequenceModel
+from ..tasks import AddingTask
+from ..train import TrainConfig, train
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """Attributes: variants compared, sequence length, hidden size, seeds, and the training config."""
+
+    variants: tuple[str, ...] = ("gru", "gru_no_update")
+    steps: int = 40
+    hidden_size: int = 32
+    seeds: tuple[int, ...] = (0, 1)
+    train: TrainConfig = TrainConfig(steps=600, batch_size=64, learning_rate=1e-2, eval_every=100)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    variant: str
+    seed: int
+    status: str
+    test_mse: float
+    gradient_ratio: float   # ‖∂L/∂x_1‖ / ‖∂L/∂x_T‖ on held-out data after training
+    seconds: float
+
+
+def first_to_last_gradient(model: SequenceModel, x: torch.Tensor, y: torch.Tensor) -> float:
+    """How much of the loss gradient reaches the first input step, relative to the last one."""
+    x = x.clone().requires_grad_(True)
+    torch.nn.functional.mse_loss(model(x), y).backward()
+    per_step = x.grad.norm(dim=(0, 2))                                        # (T,)
+    return float(per_step[0] / per_step[-1].clamp_min(1e-30))
+
+
+def run_demo(config: DemoConfig = DemoConfig(),
+             on_progress: Callable[[str, int, int], None] | None = None) -> list[DemoRun]:
+    """Train every (variant, seed); ``on_progress(label, step, total)`` reports training steps."""
+    task = AddingTask(config.steps)
+    runs = []
+    for variant in config.variants:
+        for seed in config.seeds:
+            torch.manual_seed(seed)
+            model = SequenceModel(variant, task.input_size, config.hidden_size, task.output_size)
+            label = f"{variant} seed {seed}"
+            result = train(model, task, TrainConfig(**{**config.train.__dict__, "seed": seed}),
+                           on_step=None if on_progress is None else
+                           lambda step, _loss, label=label: on_progress(label, step, config.train.steps))
+            x, y = task.batch(512, torch.Generator().manual_seed(10_000 + seed))
+            with torch.no_grad():
+                test_mse = float(torch.nn.functional.mse_loss(model(x), y))
+            ratio = first_to_last_gradient(model, x, y)
+            runs.append(DemoRun(variant, seed, result.status, test_mse, ratio, result.seconds))
+    return runs
+
+
+def summarise(runs: list[DemoRun], task: AddingTask) -> list[str]:
+    """Sentences computed from the measured runs (medians over seeds, with the range)."""
+    lines = []
+    by_variant: dict[str, list[DemoRun]] = {}
+    for run in runs:
+        by_variant.setdefault(run.variant, []).append(run)
+    for variant, group in by_variant.items():
+        mses = [r.test_mse for r in group]
+        solved = sum(m < task.solved_below for m in mses)
+        lines.append(f"{variant}: test MSE median {statistics.median(mses):.4f} (range {min(mses):.4f}–"
+                     f"{max(mses):.4f}) against {task.trivial_mse:.4f} for predicting the mean; solved "
+                     f"(MSE < {task.solved_below}) in {solved}/{len(group)} seeds.")
+    if {"gru", "gru_no_update"} <= by_variant.keys():
+        gru = statistics.median(r.test_mse for r in by_variant["gru"])
+        ablated = statistics.median(r.test_mse for r in by_variant["gru_no_update"])
+        g_ratio = statistics.median(r.gradient_ratio for r in by_variant["gru"])
+        a_ratio = statistics.median(r.gradient_ratio for r in by_variant["gru_no_update"])
+        factor = ablated / gru if gru > 0 else math.inf
+        lines.append(f"Removing the update gate (z ≡ 1, no carry path) multiplied the median test MSE by "
+                     f"{factor:.1f}; the gradient reaching step 1, relative to step {task.steps}, was "
+                     f"{g_ratio:.2e} with z and {a_ratio:.2e} without.")
+    return lines
