@@ -71,18 +71,25 @@ def gru_step_weights(layout: CellLayout, params: CellParams) -> GRUStepWeights:
     return GRUStepWeights(u_fused, u_h, layout.constant_bias(params), params.bias_hh)
 
 
-def gru_step(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> Tensor:
-    r"""One step h_{t-1} → h_t of the GRU family, in the seed's notation::
+class GateValues(NamedTuple):
+    """What one step computes before mixing: z_t and r_t (None where the variant has no such gate: z ≡ 1,
+    r ≡ 1 or r ≡ 0) and the candidate ĥ_t; each (B, H)."""
+
+    z: Tensor | None
+    r: Tensor | None
+    candidate: Tensor
+
+
+def gru_gates(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> GateValues:
+    r"""The gates and the candidate of one step, in the seed's notation::
 
         z_t = σ_g(W_z x_t + U_z h_{t-1} + b_z)                      update gate: share of the new candidate
         r_t = σ_g(W_r x_t + U_r h_{t-1} + b_r)                      reset gate: how much of h_{t-1} ĥ sees
         ĥ_t = φ_h(W_h x_t + U_h (r_t ⊙ h_{t-1}) + b_h)              reset="before" (Cho et al. 2014)
         ĥ_t = φ_h(W_h x_t + b_h + r_t ⊙ (U_h h_{t-1} + b_hh))       reset="after" (cuDNN, PyTorch, Keras default)
-        h_t = z_t ⊙ ĥ_t + (1 − z_t) ⊙ h_{t-1}
 
-    Variants (see ``gatelab.describe``) change these equations through the plan: a missing z means z ≡ 1, a
-    missing r means r ≡ 1 (``candidate="fused"``) or r ≡ 0 (``"x_only"``), MGU's r is its z, ``carry=False``
-    drops the (1 − z_t) ⊙ h_{t-1} term, and gates may read only x, only h, or only their bias.
+    Variants change these through the plan: a missing r means r ≡ 1 (``candidate="fused"``) or r ≡ 0
+    (``"x_only"``), MGU's r is its z, and the gates may read only x, only h, or only their bias.
 
     Args:
         xw: (B, n_x·H) the input projection W x_t + b of the blocks that read x, in order z, r, h — computed
@@ -90,9 +97,6 @@ def gru_step(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> Tensor:
         h: (B, H) the state h_{t-1}.
         w: the recurrent weights, see :class:`GRUStepWeights`.
         plan: the static structure, see :func:`gru_plan`.
-
-    Returns:
-        (B, H) the state h_t.
     """
     H = h.shape[-1]
     g = plan.n_gates * H
@@ -124,8 +128,19 @@ def gru_step(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> Tensor:
         a = a + r * uh
     elif plan.candidate == "reset_before":
         a = a + F.linear(r * h, w.u_h)
-    candidate = plan.phi(a)                                                  # ĥ_t
+    return GateValues(z, r, plan.phi(a))
 
+
+def gru_step(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> Tensor:
+    r"""One step h_{t-1} → h_t of the GRU family: :func:`gru_gates`, then the seed's update::
+
+        h_t = z_t ⊙ ĥ_t + (1 − z_t) ⊙ h_{t-1}       (computed as h_{t-1} + z_t ⊙ (ĥ_t − h_{t-1}))
+        h_t = ĥ_t                                  when z ≡ 1 (``gru_no_update``, ``rnn``)
+        h_t = z_t ⊙ ĥ_t                            when ``carry=False`` (``gru_no_carry``)
+
+    Shapes: xw (B, n_x·H), h (B, H) → (B, H). See :func:`gru_gates` for the arguments.
+    """
+    z, _, candidate = gru_gates(xw, h, w, plan)
     if z is None:
         return candidate                                                     # z ≡ 1
     if not plan.carry:

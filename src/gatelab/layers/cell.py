@@ -7,14 +7,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._errors import bad_argument, check_positive_int
-from ..cells import CellLayout, CellOptions, CellParams, gru_step
-from ..cells.gru import gru_plan, gru_step_weights
+from ..cells import CellLayout, CellOptions, CellParams, gru_plan, gru_step, gru_step_weights
 from ..cells.layout import PARAM_FIELDS
 from ._inputs import check_state
 
 
 class GRUCell(nn.Module):
-    r"""One step h_{t-1} → h_t of a GRU-family variant (see :func:`gatelab.cells.gru_step` for the equations).
+    r"""One step h_{t-1} → h_t of a GRU-family variant (equations: :func:`gatelab.cells.gru_gates` and :func:`gatelab.cells.gru_step`).
 
     Same options as :class:`gatelab.GRU`. Parameters are ``weight_ih``, ``weight_hh``, ``bias`` and
     ``bias_hh`` (laid out as in :mod:`gatelab.cells.layout`); :meth:`seed_params` gives seed-named views.
@@ -34,12 +33,12 @@ class GRUCell(nn.Module):
         if options.spec.family != "gru":
             raise bad_argument("variant", "a variant of the GRU family", variant,
                                hint="GRUCell has no LSTM form; use gatelab.LSTM or torch.nn.LSTMCell")
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self.input_size, self.hidden_size = input_size, hidden_size   # `bias` is the Parameter (None if bias=False), as in nn.Linear
         self.options = options
         self.layout = CellLayout(options, input_size, hidden_size, bias)
         for field, shape in self.layout.shapes().items():
-            if shape is not None:
-                self.register_parameter(field, nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
+            self.register_parameter(field, None if shape is None else
+                                    nn.Parameter(torch.empty(shape, device=device, dtype=dtype)))
         self.reset_parameters()
 
     def cell_params(self) -> CellParams:
@@ -74,6 +73,6 @@ class GRUCell(nn.Module):
 
     def extra_repr(self) -> str:
         o = self.options
-        return (f"{self.input_size}, {self.hidden_size}, bias={self.bias}, variant={o.variant!r}, "
+        return (f"{self.input_size}, {self.hidden_size}, bias={self.layout.bias}, variant={o.variant!r}, "
                 f"reset={o.reset!r}, gate_activation={o.gate_activation!r}, "
                 f"candidate_activation={o.candidate_activation!r}")
