@@ -6,6 +6,13 @@ import difflib
 from collections.abc import Iterable
 
 
+class described(str):
+    """A given value already put into words (a shape, a type name): printed as is, not quoted."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def bad_argument(argument: str, expected: str, given: object, *, hint: str = "",
                  kind: type[Exception] = ValueError) -> Exception:
     """Build (not raise) an error whose message names the argument, the expectation and the value given.

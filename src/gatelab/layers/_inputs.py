@@ -5,25 +5,26 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .._errors import bad_argument
+from .._errors import bad_argument, described
 
 
 def check_sequence(input: object, input_size: int, dtype: torch.dtype, device: torch.device,
                    batch_first: bool) -> tuple[Tensor, bool]:
     """Return (x as (B, T, I), whether the input was unbatched). Accepts (T, I) / (T, B, I) / (B, T, I)."""
     if not isinstance(input, Tensor):
-        raise bad_argument("input", "a Tensor or a PackedSequence", type(input).__name__, kind=TypeError)
+        raise bad_argument("input", "a Tensor or a PackedSequence", described(type(input).__name__), kind=TypeError)
     if input.dim() not in (2, 3):
         raise bad_argument("input", "a 3-D tensor (batched) or a 2-D one (unbatched)",
-                           f"a {input.dim()}-D tensor of shape {tuple(input.shape)}")
+                           described(f"a {input.dim()}-D tensor of shape {tuple(input.shape)}"))
     _check_tensor_kind("input", input, dtype, device)
     if input.shape[-1] != input_size:
         raise bad_argument("input", f"last dimension of size input_size={input_size}",
-                           f"shape {tuple(input.shape)}")
+                           described(f"shape {tuple(input.shape)}"))
     unbatched = input.dim() == 2
     x = input.unsqueeze(0) if unbatched else (input if batch_first else input.transpose(0, 1))
+    x = x.contiguous()  # one memory layout in, so results do not depend on the caller's strides (bit for bit)
     if x.shape[1] == 0:
-        raise bad_argument("input", "at least one time step", f"shape {tuple(input.shape)}")
+        raise bad_argument("input", "at least one time step", described(f"shape {tuple(input.shape)}"))
     return x, unbatched
 
 
@@ -32,7 +33,7 @@ def _check_tensor_kind(argument: str, t: Tensor, dtype: torch.dtype, device: tor
         raise bad_argument(argument, f"dtype {dtype} (the layer's parameters; use .to(dtype))", t.dtype,
                            kind=TypeError)
     if t.device != device:
-        raise bad_argument(argument, f"a tensor on {device} (the layer's parameters)", str(t.device))
+        raise bad_argument(argument, f"a tensor on {device} (the layer's parameters)", described(str(t.device)))
 
 
 def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
@@ -42,11 +43,11 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
             raise bad_argument("lengths", "integers", lengths, kind=TypeError)
         lengths = torch.tensor(lengths, dtype=torch.int64)
     if not isinstance(lengths, Tensor):
-        raise bad_argument("lengths", "a 1-D integer tensor or a list of ints", type(lengths).__name__,
+        raise bad_argument("lengths", "a 1-D integer tensor or a list of ints", described(type(lengths).__name__),
                            kind=TypeError)
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         nan = " containing NaN" if lengths.is_floating_point() and bool(torch.isnan(lengths).any()) else ""
-        raise bad_argument("lengths", "an integer tensor", f"dtype {lengths.dtype}{nan}", kind=TypeError)
+        raise bad_argument("lengths", "an integer tensor", described(f"dtype {lengths.dtype}{nan}"), kind=TypeError)
     if lengths.shape != (batch,):
         raise bad_argument("lengths", f"shape ({batch},), one length per row of the batch",
                            tuple(lengths.shape))
@@ -59,7 +60,7 @@ def check_lengths(lengths: object, batch: int, steps: int) -> Tensor:
 def check_state(argument: str, state: object, shape: tuple[int, ...], dtype: torch.dtype,
                 device: torch.device) -> Tensor:
     if not isinstance(state, Tensor):
-        raise bad_argument(argument, f"a Tensor of shape {shape}", type(state).__name__, kind=TypeError)
+        raise bad_argument(argument, f"a Tensor of shape {shape}", described(type(state).__name__), kind=TypeError)
     if tuple(state.shape) != shape:
         raise bad_argument(argument, f"shape {shape} = (num_layers·num_directions, batch, hidden_size)",
                            tuple(state.shape))

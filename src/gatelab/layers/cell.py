@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._errors import bad_argument, check_positive_int
+from .._errors import bad_argument, described, check_positive_int
 from ..cells import CellLayout, CellOptions, CellParams, gru_plan, gru_step, gru_step_weights
 from ..cells.layout import PARAM_FIELDS
 from ._inputs import check_state
@@ -54,7 +54,7 @@ class GRUCell(nn.Module):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         params = self.cell_params()
         if not isinstance(input, Tensor) or input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
-            got = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+            got = tuple(input.shape) if isinstance(input, Tensor) else described(type(input).__name__)
             raise bad_argument("input", f"a tensor of shape (B, {self.input_size}) or ({self.input_size},)", got)
         if input.dtype != params.weight_ih.dtype:
             raise bad_argument("input", f"dtype {params.weight_ih.dtype} (the cell's parameters)", input.dtype,

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .._errors import bad_argument
+from .._errors import bad_argument, described
 from ..cells import CellOptions
 from ..cells.convert import keras_gru_from_seed, seed_from_keras_gru, seed_from_torch_gru, torch_gru_from_seed
 from ._base import RecurrentLayer
@@ -66,7 +66,7 @@ class GRU(RecurrentLayer):
     def from_torch(cls, module: nn.GRU) -> GRU:
         """A gatelab ``GRU(reset="after")`` computing exactly what the ``torch.nn.GRU`` computes."""
         if not isinstance(module, nn.GRU):
-            raise bad_argument("module", "a torch.nn.GRU", type(module).__name__, kind=TypeError)
+            raise bad_argument("module", "a torch.nn.GRU", described(type(module).__name__), kind=TypeError)
         layer = cls(**cls._arguments_of_torch(module), reset="after")
         layer._copy_from_torch(module, seed_from_torch_gru)
         return layer
@@ -77,7 +77,8 @@ class GRU(RecurrentLayer):
         if (o.variant, o.reset, o.gate_activation, o.candidate_activation) != ("gru", "after", "sigmoid", "tanh"):
             raise bad_argument("self", "variant='gru', reset='after', sigmoid gates and a tanh candidate "
                                "(what torch.nn.GRU computes)",
-                               f"variant={o.variant!r}, reset={o.reset!r}, {o.gate_activation}/{o.candidate_activation}")
+                               described(f"variant={o.variant!r}, reset={o.reset!r}, "
+                                         f"{o.gate_activation}/{o.candidate_activation}"))
         return self._copy_to_torch(nn.GRU(**self._torch_arguments()), torch_gru_from_seed)
 
     @classmethod
@@ -88,12 +89,12 @@ class GRU(RecurrentLayer):
         not imported: the layer is read through ``get_config()`` and ``get_weights()``, which must be built.
         """
         if not (hasattr(keras_layer, "get_config") and hasattr(keras_layer, "get_weights")):
-            raise bad_argument("keras_layer", "a built keras.layers.GRU", type(keras_layer).__name__,
+            raise bad_argument("keras_layer", "a built keras.layers.GRU", described(type(keras_layer).__name__),
                                kind=TypeError)
         config = keras_layer.get_config()
         weights = keras_layer.get_weights()
         if not weights:
-            raise bad_argument("keras_layer", "a built layer (call it once or build it)", "a layer without weights")
+            raise bad_argument("keras_layer", "a built layer (call it once or build it)", described("a layer without weights"))
         if config.get("go_backwards"):
             raise bad_argument("keras_layer", "go_backwards=False", True)
         reset_after = bool(config.get("reset_after", True))
@@ -109,8 +110,8 @@ class GRU(RecurrentLayer):
         """The arrays for ``keras.layers.GRU(units, reset_after=…).set_weights`` (single-layer, one direction)."""
         if self.num_layers != 1 or self.bidirectional or self.options.variant != "gru":
             raise bad_argument("self", "a one-layer, one-direction 'gru' (what keras.layers.GRU computes)",
-                               f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
-                               f"variant={self.options.variant!r}")
+                               described(f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
+                                         f"variant={self.options.variant!r}"))
         return keras_gru_from_seed(self.seed_params(), reset_after=self.options.reset == "after")
 
 

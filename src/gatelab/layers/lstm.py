@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from .._errors import bad_argument
+from .._errors import bad_argument, described
 from ..cells import CellOptions
 from ..cells.convert import seed_from_torch_lstm, torch_lstm_from_seed
 from ._base import RecurrentLayer
@@ -37,7 +37,7 @@ class LSTM(RecurrentLayer):
                 lengths: Tensor | list[int] | None = None
                 ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
         if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise bad_argument("hx", "a pair (h0, c0)", type(hx).__name__, kind=TypeError)
+            raise bad_argument("hx", "a pair (h0, c0)", described(type(hx).__name__), kind=TypeError)
         output, (h_n, c_n) = self._run(input, None if hx is None else tuple(hx), lengths)
         return output, (h_n, c_n)
 
@@ -45,7 +45,7 @@ class LSTM(RecurrentLayer):
     def from_torch(cls, module: nn.LSTM) -> LSTM:
         """A gatelab LSTM computing exactly what the ``torch.nn.LSTM`` computes (``proj_size=0`` only)."""
         if not isinstance(module, nn.LSTM):
-            raise bad_argument("module", "a torch.nn.LSTM", type(module).__name__, kind=TypeError)
+            raise bad_argument("module", "a torch.nn.LSTM", described(type(module).__name__), kind=TypeError)
         if module.proj_size:
             raise bad_argument("module", "an LSTM with proj_size=0", module.proj_size)
         layer = cls(**cls._arguments_of_torch(module))
@@ -56,5 +56,5 @@ class LSTM(RecurrentLayer):
         o = self.options
         if (o.gate_activation, o.candidate_activation) != ("sigmoid", "tanh"):
             raise bad_argument("self", "sigmoid gates and tanh (what torch.nn.LSTM computes)",
-                               f"{o.gate_activation}/{o.candidate_activation}")
+                               described(f"{o.gate_activation}/{o.candidate_activation}"))
         return self._copy_to_torch(nn.LSTM(**self._torch_arguments()), torch_lstm_from_seed)
