@@ -83,7 +83,8 @@ class RecurrentLayer(nn.Module):
         >>> with torch.no_grad():
         ...     gru.seed_params()["U_h"].zero_()  # the layer now has U_h = 0
         """
-        return self.layouts[layer].seed_views(self.cell_params(layer, direction))
+        params = self.cell_params(layer, direction)   # validates layer and direction
+        return self.layouts[layer].seed_views(params)
 
     def seed_grads(self, layer: int = 0, direction: int = 0) -> dict[str, Tensor]:
         """Seed-named views of the parameters' ``.grad`` (after a backward pass)."""
