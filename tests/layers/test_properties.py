@@ -32,6 +32,12 @@ def h_of(final):
     return final[0] if isinstance(final, tuple) else final
 
 
+def test_hx_is_another_name_for_h0():
+    layer = make("gru")
+    x, h = torch.randn(4, 2, 3, dtype=torch.float64), torch.randn(4, 2, 5, dtype=torch.float64)
+    assert torch.equal(layer(x, hx=h)[0], layer(x, h)[0])
+
+
 @pytest.mark.parametrize("variant", ALL)
 def test_h0_none_is_zeros(variant):
     layer = make(variant)

@@ -36,7 +36,8 @@ class GRU(RecurrentLayer):
 
     Inputs: ``input, h0=None, lengths=None``
         - input: (T, B, I), or (B, T, I) with ``batch_first``, or (T, I) unbatched, or a ``PackedSequence``.
-        - h0: (num_layers·D, B, H); zeros when None (D = 2 if bidirectional else 1).
+        - h0: (num_layers·D, B, H); zeros when None (D = 2 if bidirectional else 1). Also accepted as ``hx=``,
+          torch's name.
         - lengths: optional (B,) ints in [1, T] for a padded batch: each row gets the result it would get alone
           (outputs past its length are 0, h_n is its state at its last real step).
 
@@ -57,7 +58,12 @@ class GRU(RecurrentLayer):
                          options, backend, device=device, dtype=dtype)
 
     def forward(self, input: Tensor | PackedSequence, h0: Tensor | None = None,
-                lengths: Tensor | list[int] | None = None) -> tuple[Tensor | PackedSequence, Tensor]:
+                lengths: Tensor | list[int] | None = None, *, hx: Tensor | None = None
+                ) -> tuple[Tensor | PackedSequence, Tensor]:
+        if hx is not None:  # torch.nn.GRU's name for h0, accepted so that keyword calls port unchanged
+            if h0 is not None:
+                raise bad_argument("hx", "None when h0 is given (hx is another name for h0)", described("a tensor"))
+            h0 = hx
         output, (h_n,) = self._run(input, None if h0 is None else (h0,), lengths)
         return output, h_n
 

@@ -11,18 +11,18 @@ from .lstm import LSTM
 
 class SequenceModel(nn.Module):
     """``variant`` layer (batch first) → linear read-out of the last state (``readout="last"``, (B, O)) or of
-    every step (``"all"``, (B, T, O))."""
+    every step (``"all"``, (B, T, O)). ``reset`` is ignored by the LSTM."""
 
     def __init__(self, variant: str, input_size: int, hidden_size: int, output_size: int, *,
-                 num_layers: int = 1, readout: str = "last", **layer_options) -> None:
+                 num_layers: int = 1, readout: str = "last", reset: str = "before") -> None:
         super().__init__()
         if readout not in ("last", "all"):
             raise ValueError(f"readout: expected 'last' or 'all', got {readout!r}")
         family = get_variant(variant).family
         if family == "lstm":
-            self.rnn = LSTM(input_size, hidden_size, num_layers, batch_first=True, **layer_options)
+            self.rnn = LSTM(input_size, hidden_size, num_layers, batch_first=True)
         else:
-            self.rnn = GRU(input_size, hidden_size, num_layers, batch_first=True, variant=variant, **layer_options)
+            self.rnn = GRU(input_size, hidden_size, num_layers, batch_first=True, variant=variant, reset=reset)
         self.readout = readout
         self.head = nn.Linear(hidden_size, output_size)
 
