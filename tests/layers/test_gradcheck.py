@@ -7,6 +7,7 @@ import torch
 from torch.autograd import gradcheck, gradgradcheck
 
 import gatelab
+from gatelab.ops.dispatch import BACKENDS
 
 
 def layer_function(layer, with_h0: bool):
@@ -22,10 +23,19 @@ def layer_function(layer, with_h0: bool):
     return f
 
 
+def applicable_backends(variant: str) -> list[str]:
+    layout = (gatelab.LSTM(1, 1) if variant == "lstm" else gatelab.GRU(1, 1, variant=variant)).layouts[0]
+    return [name for name, b in BACKENDS.items() if b.applies(layout)]
+
+
+CASES = [pytest.param(v, b, id=f"{v}-{b}") for v in gatelab.variants() for b in applicable_backends(v)]
+
+
 @pytest.mark.parametrize("with_h0", [True, False], ids=["h0", "no_h0"])
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
-@pytest.mark.parametrize("variant", gatelab.variants())
-def test_gradcheck_and_gradgradcheck(variant, bias, with_h0):
+@pytest.mark.parametrize("variant,backend", CASES)
+def test_gradcheck_and_gradgradcheck(variant, backend, bias, with_h0):
+    """First derivatives for every backend; second derivatives for the backends that declare them."""
     torch.manual_seed(0)
     if variant == "lstm":
         layer = gatelab.LSTM(2, 3, bias=bias, dtype=torch.float64)
@@ -46,5 +56,15 @@ def test_gradcheck_and_gradgradcheck(variant, bias, with_h0):
     else:
         g = layer_function(layer, False)
     inputs += [p.detach().clone().requires_grad_() for p in layer.parameters()]
-    assert gradcheck(g, tuple(inputs), eps=1e-6, atol=1e-7)
-    assert gradgradcheck(g, tuple(inputs), eps=1e-6, atol=1e-6)
+    with gatelab.use_backend(backend):
+        assert gradcheck(g, tuple(inputs), eps=1e-6, atol=1e-7)
+        if BACKENDS[backend].double_backward:
+            assert gradgradcheck(g, tuple(inputs), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", [n for n, b in BACKENDS.items() if not b.double_backward])
+def test_backends_without_second_derivatives_refuse_them_loudly(backend):
+    layer = gatelab.GRU(2, 3, dtype=torch.float64, backend=backend)
+    x = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"backend '{backend}' computes first derivatives only"):
+        torch.autograd.grad(layer(x)[0].sum(), x, create_graph=True)

@@ -1,4 +1,4 @@
-"""The hoisted recurrence against its reference twin: outputs, final state and every gradient."""
+"""Every fast backend against the reference twin: outputs, final state and every gradient."""
 
 from __future__ import annotations
 
@@ -7,27 +7,30 @@ import torch
 from support import GRU_VARIANTS, assert_close, case_id
 
 from gatelab.cells import CellLayout, CellOptions, CellParams
-from gatelab.ops import recurrence, recurrence_ref
+from gatelab.ops import recurrence_ref
+from gatelab.ops.dispatch import BACKENDS
 
 SHAPES = [(2, 1, 7), (2, 63, 50), (3, 17, 16)]   # T = 1, long T with H not a multiple of 16, a plain one
 CASES = [pytest.param(b, t, h, dt, id=case_id(b, t, h, dt))
          for (b, t, h) in SHAPES for dt in (torch.float64, torch.float32)]
 
 
-def make(variant: str, reset: str, batch: int, steps: int, hidden: int, dtype: torch.dtype, masked: bool):
+def make(variant: str, reset: str, batch: int, steps: int, hidden: int, dtype: torch.dtype, masked: bool,
+         bias: bool = True):
     torch.manual_seed(0)
-    layout = CellLayout(CellOptions(variant, reset), 5, hidden, True)
+    layout = CellLayout(CellOptions(variant, reset), 5, hidden, bias)
     params = CellParams(**{f: None if s is None else torch.empty(s, dtype=dtype)
                            for f, s in layout.shapes().items()})
     layout.init_(params)   # the layers' init: random weights of this size are otherwise chaotic over 63 steps
     params = CellParams(*(None if p is None else p.requires_grad_() for p in params))
-    x = torch.randn(batch, steps, 5, dtype=dtype, requires_grad=True)
+    x = torch.randn(steps, batch, 5, dtype=dtype, requires_grad=True)
     n_state = 2 if variant == "lstm" else 1
     state0 = tuple(torch.randn(batch, hidden, dtype=dtype, requires_grad=True) for _ in range(n_state))
     mask = None
     if masked:
         lengths = torch.randint(1, steps + 1, (batch,))
-        mask = torch.arange(steps)[None] < lengths[:, None]
+        lengths[0] = steps                                       # the longest row is full
+        mask = torch.arange(steps)[:, None] < lengths[None]
     return layout, params, x, state0, mask
 
 
@@ -42,13 +45,19 @@ def run_with_grads(op, layout, params, x, state0, mask, upstream_seed=1):
     return out, final, grads
 
 
+VARIANT_RESETS = [(v, "before") for v in GRU_VARIANTS + ["lstm"]] + [(v, "after") for v in
+                                                                     ("gru", "mgu", "gru_no_update", "gru_gates_h")]
+FAST = [pytest.param(v, r, b, id=f"{v}-{r}-{b}") for v, r in VARIANT_RESETS for b, backend in BACKENDS.items()
+        if b != "ref" and backend.applies(CellLayout(CellOptions(v, r), 5, 4, True))]
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("masked", [False, True], ids=["dense", "lengths"])
 @pytest.mark.parametrize("batch,steps,hidden,dtype", CASES)
-@pytest.mark.parametrize("variant,reset", [(v, "before") for v in GRU_VARIANTS + ["lstm"]]
-                         + [(v, "after") for v in ("gru", "mgu", "gru_no_update")])
-def test_recurrence_matches_reference(variant, reset, batch, steps, hidden, dtype, masked):
-    layout, params, x, state0, mask = make(variant, reset, batch, steps, hidden, dtype, masked)
-    fast = run_with_grads(recurrence, layout, params, x, state0, mask)
+@pytest.mark.parametrize("variant,reset,backend", FAST)
+def test_backend_matches_reference(variant, reset, backend, batch, steps, hidden, dtype, masked, bias):
+    layout, params, x, state0, mask = make(variant, reset, batch, steps, hidden, dtype, masked, bias)
+    fast = run_with_grads(BACKENDS[backend].op, layout, params, x, state0, mask)
     ref = run_with_grads(recurrence_ref, layout, params, x, state0, mask)
     assert_close(fast[0], ref[0], "output", "ops")
     for i, (a, b) in enumerate(zip(fast[1], ref[1])):

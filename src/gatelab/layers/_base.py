@@ -158,13 +158,13 @@ class RecurrentLayer(nn.Module):
             if lengths is not None:
                 raise bad_argument("lengths", "None when input is a PackedSequence (it carries its lengths)",
                                    lengths)
-            x, lengths_t = pad_packed_sequence(packed, batch_first=True)
-            check_sequence(x, self.input_size, first.dtype, first.device, True)
+            padded, lengths_t = pad_packed_sequence(packed)
+            x, _ = check_sequence(padded, self.input_size, first.dtype, first.device, False)
             unbatched = False
         else:
             x, unbatched = check_sequence(input, self.input_size, first.dtype, first.device, self.batch_first)
-            lengths_t = None if lengths is None else check_lengths(lengths, x.shape[0], x.shape[1])
-        batch, steps = x.shape[0], x.shape[1]
+            lengths_t = None if lengths is None else check_lengths(lengths, x.shape[1], x.shape[0])
+        steps, batch = x.shape[0], x.shape[1]                                # x is (T, B, I) from here on
         mask = None if lengths_t is None else length_mask(lengths_t, steps, x.device)
 
         layer_states = self._initial_state(state, batch, unbatched, x)      # each (L·D, B, H)
@@ -182,7 +182,7 @@ class RecurrentLayer(nn.Module):
                 out, final = op(xd, state0, layout, self.cell_params(k, d), mask)
                 outputs.append(reverse_in_length(out, lengths_t) if d else out)
                 finals.append(final)
-            x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)   # (B, T, D·H)
+            x = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)   # (T, B, D·H)
             if self.dropout and self.training and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
 
@@ -190,8 +190,8 @@ class RecurrentLayer(nn.Module):
         if packed is not None:
             return self._repack(x, lengths_t, packed), final_state
         if unbatched:
-            return x.squeeze(0), tuple(s.squeeze(1) for s in final_state)
-        return (x if self.batch_first else x.transpose(0, 1)), final_state
+            return x.squeeze(1), tuple(s.squeeze(1) for s in final_state)
+        return (x.transpose(0, 1) if self.batch_first else x), final_state
 
     def _initial_state(self, state: tuple[Tensor, ...] | None, batch: int, unbatched: bool,
                        x: Tensor) -> tuple[Tensor, ...]:
@@ -205,9 +205,9 @@ class RecurrentLayer(nn.Module):
 
     @staticmethod
     def _repack(output: Tensor, lengths: Tensor, like: PackedSequence) -> PackedSequence:
-        """Pack (B, T, ·) output the way ``like`` was packed (same batch_sizes and index permutations)."""
+        """Pack (T, B, ·) output the way ``like`` was packed (same batch_sizes and index permutations)."""
         if like.sorted_indices is not None:
             order = like.sorted_indices
-            output, lengths = output.index_select(0, order.to(output.device)), lengths[order.cpu()]
-        data = pack_padded_sequence(output, lengths, batch_first=True, enforce_sorted=True).data
+            output, lengths = output.index_select(1, order.to(output.device)), lengths[order.cpu()]
+        data = pack_padded_sequence(output, lengths, enforce_sorted=True).data
         return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)

@@ -10,7 +10,8 @@ from .._errors import bad_argument, described
 
 def check_sequence(input: object, input_size: int, dtype: torch.dtype, device: torch.device,
                    batch_first: bool) -> tuple[Tensor, bool]:
-    """Return (x as (B, T, I), whether the input was unbatched). Accepts (T, I) / (T, B, I) / (B, T, I)."""
+    """Return (x as contiguous (T, B, I), whether the input was unbatched). Accepts (T, I) / (T, B, I) /
+    (B, T, I). Time-major inside: each step of the recurrence reads one contiguous (B, ·) slab."""
     if not isinstance(input, Tensor):
         raise bad_argument("input", "a Tensor or a PackedSequence", described(type(input).__name__), kind=TypeError)
     if input.dim() not in (2, 3):
@@ -21,9 +22,9 @@ def check_sequence(input: object, input_size: int, dtype: torch.dtype, device: t
         raise bad_argument("input", f"last dimension of size input_size={input_size}",
                            described(f"shape {tuple(input.shape)}"))
     unbatched = input.dim() == 2
-    x = input.unsqueeze(0) if unbatched else (input if batch_first else input.transpose(0, 1))
+    x = input.unsqueeze(1) if unbatched else (input.transpose(0, 1) if batch_first else input)
     x = x.contiguous()  # one memory layout in, so results do not depend on the caller's strides (bit for bit)
-    if x.shape[1] == 0:
+    if x.shape[0] == 0:
         raise bad_argument("input", "at least one time step", described(f"shape {tuple(input.shape)}"))
     return x, unbatched
 
@@ -69,16 +70,16 @@ def check_state(argument: str, state: object, shape: tuple[int, ...], dtype: tor
 
 
 def length_mask(lengths: Tensor, steps: int, device: torch.device) -> Tensor:
-    """(B, T) bool, True at the real steps of each row."""
-    return torch.arange(steps, device=device).unsqueeze(0) < lengths.to(device).unsqueeze(1)
+    """(T, B) bool, True at the real steps of each row."""
+    return torch.arange(steps, device=device).unsqueeze(1) < lengths.to(device).unsqueeze(0)
 
 
 def reverse_in_length(x: Tensor, lengths: Tensor | None) -> Tensor:
-    """Reverse each row of (B, T, ·) in time within its own length (padding stays put). An involution."""
+    """Reverse each sequence of (T, B, ·) in time within its own length (padding stays put). An involution."""
     if lengths is None:
-        return x.flip(1)
-    steps = x.shape[1]
-    t = torch.arange(steps, device=x.device).unsqueeze(0)                  # (1, T)
-    n = lengths.to(x.device).unsqueeze(1)                                  # (B, 1)
-    index = torch.where(t < n, n - 1 - t, t)                               # (B, T)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+        return x.flip(0)
+    steps = x.shape[0]
+    t = torch.arange(steps, device=x.device).unsqueeze(1)                  # (T, 1)
+    n = lengths.to(x.device).unsqueeze(0)                                  # (1, B)
+    index = torch.where(t < n, n - 1 - t, t)                               # (T, B)
+    return x.gather(0, index.unsqueeze(-1).expand_as(x))

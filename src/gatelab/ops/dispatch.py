@@ -1,7 +1,8 @@
 """The one place that chooses how a sequence is computed.
 
-``backend="auto"`` picks per layout and device; ``with use_backend("ref"):`` forces a backend everywhere
-inside the block (tests use it to compare paths). Layers record the backend they actually used.
+Every backend is declared once below with the layouts it applies to. ``backend="auto"`` picks per layout,
+size and device (:func:`resolve_backend`); ``with use_backend("ref"):`` forces a backend everywhere inside the
+block (tests compare paths with it). Layers record the backend they actually used in ``last_backend``.
 """
 
 from __future__ import annotations
@@ -9,19 +10,44 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 import torch
 
-from .._errors import unknown_name
+from .._errors import bad_argument, unknown_name
 from ..cells import CellLayout
+from .fused_gru import fused_gru_recurrence
 from .recurrence import recurrence, recurrence_ref
 
 SequenceOp = Callable[..., tuple]
 
-BACKENDS: dict[str, SequenceOp] = {
-    "loop": recurrence,        # input projection hoisted, autograd through a Python loop over cell steps
-    "ref": recurrence_ref,     # the readable reference: projection step by step
-}
+
+def _any(layout: CellLayout) -> bool:
+    return True
+
+
+def _gru_family(layout: CellLayout) -> bool:
+    return layout.options.spec.family == "gru"
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A way to run one (layer, direction) over a sequence; all share the signature of ``recurrence``."""
+
+    name: str
+    op: SequenceOp
+    applies: Callable[[CellLayout], bool]
+    double_backward: bool
+    summary: str
+
+
+_DECLARED = [
+    Backend("ref", recurrence_ref, _any, True, "readable reference: project x_t and step, under autograd"),
+    Backend("loop", recurrence, _any, True, "input projection hoisted, autograd through a Python loop"),
+    Backend("fused", fused_gru_recurrence, _gru_family, False,
+            "fused in-place step loop with a hand-written backward (GRU family)"),
+]
+BACKENDS: dict[str, Backend] = {b.name: b for b in _DECLARED}
 BACKEND_CHOICES = ("auto", *BACKENDS)
 
 _forced: ContextVar[str | None] = ContextVar("gatelab_forced_backend", default=None)
@@ -44,12 +70,20 @@ def use_backend(name: str) -> Iterator[None]:
 
 
 def resolve_backend(requested: str, layout: CellLayout, device: torch.device) -> str:
-    """The backend that will run: a forced one, else the requested one, else the rule for ``"auto"``."""
+    """The backend that will run: a forced one, else the requested one, else the rule for ``"auto"``.
+
+    The ``"auto"`` rule (measured, see docs/benchmarks.md): the fused loop for the GRU family, the hoisted
+    autograd loop for the rest.
+    """
     name = _forced.get() or requested
-    if name != "auto":
-        return name
-    return "loop"  # the only fast path so far; fused CPU ops and GPU kernels will be chosen here
+    if name == "auto":
+        name = "fused" if BACKENDS["fused"].applies(layout) else "loop"
+    backend = BACKENDS[name]
+    if not backend.applies(layout):
+        raise bad_argument("backend", f"a backend that applies to variant {layout.options.variant!r}", name,
+                           hint=backend.summary)
+    return name
 
 
 def sequence_op(name: str) -> SequenceOp:
-    return BACKENDS[name]
+    return BACKENDS[name].op

@@ -21,30 +21,30 @@ def recurrence(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
     """Run one (layer, direction) over a sequence.
 
     Args:
-        x: (B, T, I) input, batch first.
+        x: (T, B, I) input, time first: each step reads one contiguous (B, ·) slab.
         state0: ``(h0,)`` or, for the LSTM, ``(h0, c0)``; each (B, H).
         layout, params: the cell and its tensors.
-        mask: optional (B, T) bool, True where a step is real. Past a row's length its state is frozen and its
+        mask: optional (T, B) bool, True where a step is real. Past a row's length its state is frozen and its
             outputs are zero, so each row gets the result it would get alone.
 
     Returns:
-        output (B, T, H) and the final state (each (B, H)).
+        output (T, B, H) and the final state (each (B, H)).
     """
-    xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (B, T, n_x·H), one GEMM
-    return _time_loop(bind_step(layout, params), xw.unbind(1), state0, mask)
+    xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
+    return _time_loop(bind_step(layout, params), xw.unbind(0), state0, mask)
 
 
 def recurrence_ref(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
                    mask: Tensor | None = None) -> tuple[Tensor, State]:
     """Reference twin of :func:`recurrence`: the input projection is computed step by step."""
     bias = layout.input_bias(params)
-    xws = (F.linear(x[:, t], params.weight_ih, bias) for t in range(x.shape[1]))
+    xws = (F.linear(x_t, params.weight_ih, bias) for x_t in x)
     return _time_loop(bind_step(layout, params), xws, state0, mask)
 
 
 def _time_loop(step: Step, xws: Iterable[Tensor], state: State,
                mask: Tensor | None) -> tuple[Tensor, State]:
-    masks = mask.unsqueeze(-1).unbind(1) if mask is not None else None      # T × (B, 1)
+    masks = mask.unsqueeze(-1).unbind(0) if mask is not None else None      # T × (B, 1)
     outputs = []
     for t, xw in enumerate(xws):
         new = step(xw, state)
@@ -52,7 +52,7 @@ def _time_loop(step: Step, xws: Iterable[Tensor], state: State,
             new = tuple(torch.where(masks[t], n, s) for n, s in zip(new, state))
         state = new
         outputs.append(state[0])
-    output = torch.stack(outputs, dim=1)                                    # (B, T, H)
+    output = torch.stack(outputs)                                           # (T, B, H)
     if mask is not None:
         output = output * mask.unsqueeze(-1).to(output.dtype)
     return output, state
