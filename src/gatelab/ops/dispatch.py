@@ -17,6 +17,7 @@ import torch
 from .._errors import bad_argument, unknown_name
 from ..cells import CellLayout
 from .fused_gru import fused_gru_recurrence
+from .linear_scan import linear_gru_recurrence, scan_gru_recurrence
 from .recurrence import recurrence, recurrence_ref
 
 SequenceOp = Callable[..., tuple]
@@ -28,6 +29,10 @@ def _any(layout: CellLayout) -> bool:
 
 def _gru_family(layout: CellLayout) -> bool:
     return layout.options.spec.family == "gru"
+
+
+def _h_independent(layout: CellLayout) -> bool:
+    return layout.options.spec.h_independent
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,10 @@ _DECLARED = [
     Backend("loop", recurrence, _any, True, "input projection hoisted, autograd through a Python loop"),
     Backend("fused", fused_gru_recurrence, _gru_family, False,
             "fused in-place step loop with a hand-written backward (GRU family)"),
+    Backend("linear", linear_gru_recurrence, _h_independent, False,
+            "gates and candidate for all steps at once, then h_t = a_t h_{t-1} + b_t, one FMA per step"),
+    Backend("scan", scan_gru_recurrence, _h_independent, False,
+            "as 'linear', with a parallel (Hillis–Steele) scan: O(log T) depth, for GPUs and many cores"),
 ]
 BACKENDS: dict[str, Backend] = {b.name: b for b in _DECLARED}
 BACKEND_CHOICES = ("auto", *BACKENDS)
@@ -72,12 +81,18 @@ def use_backend(name: str) -> Iterator[None]:
 def resolve_backend(requested: str, layout: CellLayout, device: torch.device) -> str:
     """The backend that will run: a forced one, else the requested one, else the rule for ``"auto"``.
 
-    The ``"auto"`` rule (measured, see docs/benchmarks.md): the fused loop for the GRU family, the hoisted
-    autograd loop for the rest.
+    The ``"auto"`` rule (measured, see docs/benchmarks.md): h-independent variants solve their linear
+    recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; the rest of the GRU family
+    runs the fused loop; anything else the hoisted autograd loop.
     """
     name = _forced.get() or requested
     if name == "auto":
-        name = "fused" if BACKENDS["fused"].applies(layout) else "loop"
+        if _h_independent(layout):
+            name = "linear" if device.type == "cpu" else "scan"
+        elif BACKENDS["fused"].applies(layout):
+            name = "fused"
+        else:
+            name = "loop"
     backend = BACKENDS[name]
     if not backend.applies(layout):
         raise bad_argument("backend", f"a backend that applies to variant {layout.options.variant!r}", name,
