@@ -120,7 +120,7 @@ def linear_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: 
     H = layout.hidden_size
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
     no_state = xw.new_zeros(()).expand(steps * batch, H)                     # never read: gates ignore h
-    z, _, candidate = gru_gates(xw.reshape(steps * batch, -1), no_state, gru_step_weights(layout, params),
+    z, _, candidate = gru_gates(xw.reshape(steps * batch, xw.shape[-1]), no_state, gru_step_weights(layout, params),
                                 gru_plan(layout))
     candidate = candidate.reshape(steps, batch, H)
     if z is None:
