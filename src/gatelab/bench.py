@@ -1,20 +1,35 @@
-"""Side-by-side timings of gatelab layers and ``torch.nn.GRU``, measured in one run (interleaved rounds)."""
+"""Side-by-side timings of gatelab layers and ``torch.nn.GRU``, measured in one run.
+
+Rounds are interleaved across all modules of a size, so that drift and noisy neighbours hit every module alike;
+the figure reported is the median, the ratio is against ``torch.nn.GRU``'s median of the same run. Achieved
+GFLOP/s are given against a matrix-product ceiling measured in the same process. Peak memory is measured in a
+fresh subprocess per module (the rise of the resident set over one forward+backward), since CPU PyTorch has no
+allocator statistics.
+"""
 
 from __future__ import annotations
 
+import json
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from ._errors import bad_argument
+from .cells import bind_step
 from .layers import GRU, LSTM
+from .ops.dispatch import BACKENDS
 from .registry import get_variant
 
 REFERENCE = "torch.nn.GRU"
+NAIVE = "naive"           # the per-step loop a user writes by hand: x[:, t], project, step, autograd
 
 
 @dataclass(frozen=True)
@@ -27,72 +42,184 @@ class BenchSize:
     def __str__(self) -> str:
         return f"B={self.batch} T={self.steps} I={self.input_size} H={self.hidden_size}"
 
+    @classmethod
+    def parse(cls, text: str) -> BenchSize:
+        """``"32x256x64x64"`` → B=32, T=256, I=64, H=64."""
+        parts = text.lower().split("x")
+        if len(parts) != 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+            raise bad_argument("--sizes", "BxTxIxH with four positive integers, e.g. 32x256x64x64", text)
+        return cls(*(int(p) for p in parts))
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One module to time: a variant under a backend, torch.nn.GRU, or the naive loop of a variant."""
+
+    variant: str | None      # None for torch.nn.GRU
+    backend: str             # a gatelab backend, "aten" for torch, "naive"
+
+    @property
+    def label(self) -> str:
+        return REFERENCE if self.variant is None else f"{self.variant} [{self.backend}]"
+
 
 @dataclass(frozen=True)
 class BenchRow:
-    size: BenchSize
-    name: str            # a variant, or torch.nn.GRU
-    mode: str            # "forward+backward" or "forward (no grad)"
-    median_ms: float
-    ratio: float         # median time / torch.nn.GRU's median time, same size and mode
+    size: str
+    mode: str                # "forward+backward" or "forward (no grad)"
+    label: str
+    variant: str | None
     backend: str
+    median_ms: float
+    ratio: float             # median / torch.nn.GRU's median, same size and mode
+    gflops: float            # achieved GFLOP/s (matrix products only)
+    peak_mb: float | None = None
 
 
-def _module(name: str, size: BenchSize) -> nn.Module:
-    if name == REFERENCE:
-        return nn.GRU(size.input_size, size.hidden_size, batch_first=True)
-    if get_variant(name).family == "lstm":
-        return LSTM(size.input_size, size.hidden_size, batch_first=True)
-    return GRU(size.input_size, size.hidden_size, batch_first=True, variant=name)
+def contenders(variants: list[str], backends: list[str] | None, naive: bool) -> list[Contender]:
+    """torch.nn.GRU first, then every variant under every applicable backend (or those asked for)."""
+    chosen = [Contender(None, "aten")]
+    for name in variants:
+        layout = _make(Contender(name, "auto"), BenchSize(1, 1, 1, 1), torch.float32).layouts[0]
+        for backend, spec in BACKENDS.items():
+            if backend == "ref" or not spec.applies(layout) or (backends and backend not in backends):
+                continue
+            chosen.append(Contender(name, backend))
+        if naive:
+            chosen.append(Contender(name, NAIVE))
+    return chosen
 
 
-def _runner(module: nn.Module, x: torch.Tensor, backward: bool) -> Callable[[], None]:
+def _make(c: Contender, size: BenchSize, dtype: torch.dtype) -> nn.Module:
+    if c.variant is None:
+        return nn.GRU(size.input_size, size.hidden_size, batch_first=True, dtype=dtype)
+    backend = "loop" if c.backend in (NAIVE, "auto") else c.backend
+    if get_variant(c.variant).family == "lstm":
+        return LSTM(size.input_size, size.hidden_size, batch_first=True, backend=backend, dtype=dtype)
+    return GRU(size.input_size, size.hidden_size, batch_first=True, variant=c.variant, backend=backend, dtype=dtype)
+
+
+def naive_forward(layer: GRU | LSTM, x: torch.Tensor) -> torch.Tensor:
+    """What a hand-written recurrent layer does: index x[:, t], project it, take a cell step, under autograd."""
+    layout, params = layer.layouts[0], layer.cell_params(0, 0)
+    step, bias = bind_step(layout, params), layout.input_bias(params)
+    zeros = x.new_zeros(x.shape[0], layout.hidden_size)
+    state = (zeros, zeros) if layout.options.spec.family == "lstm" else (zeros,)
+    outputs = []
+    for t in range(x.shape[1]):
+        state = step(F.linear(x[:, t], params.weight_ih, bias), state)
+        outputs.append(state[0])
+    return torch.stack(outputs, 1)
+
+
+def _runner(c: Contender, module: nn.Module, x: torch.Tensor, backward: bool) -> Callable[[], None]:
+    def forward() -> torch.Tensor:
+        return naive_forward(module, x) if c.backend == NAIVE else module(x)[0]
+
     def forward_backward() -> None:
-        out, _ = module(x)
-        out.sum().backward()
+        forward().sum().backward()
 
     def forward_only() -> None:
         with torch.no_grad():
-            module(x)
+            forward()
 
     return forward_backward if backward else forward_only
 
 
-def compare(names: list[str], sizes: list[BenchSize], *, rounds: int = 7, backward: bool = True,
+def matmul_flops(c: Contender, size: BenchSize, backward: bool) -> float:
+    """Multiply-adds ×2 of the matrix products: the input projection and the recurrent products (the
+    backward does each twice more: the data and the weight gradients)."""
+    if c.variant is None:
+        n_x = n_h = 3
+    else:
+        layout = _make(c, BenchSize(1, 1, 1, 1), torch.float32).layouts[0]
+        n_x, n_h = len(layout.ih_blocks), len(layout.hh_blocks)
+    forward = 2.0 * size.batch * size.steps * size.hidden_size * (size.input_size * n_x + size.hidden_size * n_h)
+    return forward * (3.0 if backward else 1.0)
+
+
+def matmul_ceiling(n: int = 1024, rounds: int = 5) -> float:
+    """GFLOP/s of a large square float32 matrix product on this machine (best of ``rounds``)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_seconds(lambda: a @ b) for _ in range(rounds))
+    return 2.0 * n ** 3 / best / 1e9
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def compare(chosen: list[Contender], sizes: list[BenchSize], *, rounds: int = 7, backward: bool = True,
             on_measure: Callable[[str], None] | None = None) -> list[BenchRow]:
-    """Median time of each module per size, rounds interleaved across modules so drift hits all alike."""
+    """Median time of each contender per size, rounds interleaved across contenders."""
     rows: list[BenchRow] = []
     mode = "forward+backward" if backward else "forward (no grad)"
     for size in sizes:
         torch.manual_seed(0)
         x = torch.randn(size.batch, size.steps, size.input_size)
-        modules = {name: _module(name, size) for name in [REFERENCE, *names]}
-        runners = {name: _runner(m, x, backward) for name, m in modules.items()}
-        for run in runners.values():                                  # warm-up
+        runners = {}
+        for c in chosen:
+            torch.manual_seed(0)
+            runners[c] = _runner(c, _make(c, size, torch.float32), x, backward)
+        for run in runners.values():                                          # warm-up
             run()
-        times: dict[str, list[float]] = {name: [] for name in runners}
+        times: dict[Contender, list[float]] = {c: [] for c in runners}
         for _ in range(rounds):
-            for name, run in runners.items():
-                start = time.perf_counter()
-                run()
-                times[name].append(time.perf_counter() - start)
+            for c, run in runners.items():
+                times[c].append(_seconds(run))
                 if on_measure is not None:
-                    on_measure(f"{size} {name}")
-        reference = statistics.median(times[REFERENCE])
-        for name, samples in times.items():
+                    on_measure(f"{size} {c.label}")
+        reference = statistics.median(times[chosen[0]])
+        for c, samples in times.items():
             median = statistics.median(samples)
-            backend = getattr(modules[name], "last_backend", None) or "aten"
-            rows.append(BenchRow(size, name, mode, median * 1e3, median / reference, backend))
+            rows.append(BenchRow(str(size), mode, c.label, c.variant, c.backend, median * 1e3, median / reference,
+                                 matmul_flops(c, size, backward) / median / 1e9))
     return rows
 
 
+_PEAK_SCRIPT = """
+import json, resource, sys, torch
+from gatelab.bench import BenchSize, Contender, _make, _runner
+c = Contender(*json.loads(sys.argv[1])); size = BenchSize(*json.loads(sys.argv[2]))
+torch.manual_seed(0)
+x = torch.randn(size.batch, size.steps, size.input_size)
+module = _make(c, size, torch.float32)
+def rss_kb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() // 1024
+before = rss_kb()
+_runner(c, module, x, True)()
+print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024))
+"""
+
+
+def peak_memory_mb(c: Contender, size: BenchSize) -> float:
+    """Rise of the resident set (MiB) over one forward+backward, in a fresh process."""
+    result = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, json.dumps([c.variant, c.backend]),
+                             json.dumps(list(asdict(size).values()))],
+                            capture_output=True, text=True, timeout=600, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
 def machine_line() -> str:
-    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}"
-            f", Python {platform.python_version()}")
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+            f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
 
 
-def markdown_table(rows: list[BenchRow]) -> str:
-    lines = ["| size | mode | module | backend | median ms | × torch.nn.GRU |", "|---|---|---|---|---:|---:|"]
+def markdown_table(rows: list[BenchRow], ceiling: float | None = None) -> str:
+    head = "| size | mode | module | median ms | × torch.nn.GRU | GFLOP/s |"
+    rule = "|---|---|---|---:|---:|---:|"
+    with_peak = any(r.peak_mb is not None for r in rows)
+    if with_peak:
+        head, rule = head + " peak MiB |", rule + "---:|"
+    lines = [head, rule]
     for r in rows:
-        lines.append(f"| {r.size} | {r.mode} | {r.name} | {r.backend} | {r.median_ms:.1f} | {r.ratio:.2f} |")
+        share = f" ({100 * r.gflops / ceiling:.0f}%)" if ceiling else ""
+        line = f"| {r.size} | {r.mode} | {r.label} | {r.median_ms:.1f} | {r.ratio:.2f} | {r.gflops:.1f}{share} |"
+        if with_peak:
+            line += f" {r.peak_mb:.0f} |" if r.peak_mb is not None else " |"
+        lines.append(line)
     return "\n".join(lines)

@@ -52,6 +52,64 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+
+    from .bench import (REFERENCE, BenchSize, compare, contenders, machine_line, markdown_table, matmul_ceiling,
+                        peak_memory_mb)
+    from .ops.dispatch import BACKENDS
+    from .registry import get_variant
+
+    for name in args.variants:
+        get_variant(name)                                  # unknown names: a clear error, exit 2
+    for name in args.backends or ():
+        if name not in BACKENDS:
+            raise ValueError(f"--backends: expected names from {list(BACKENDS)}, got {name!r}")
+    sizes = [BenchSize.parse(text) for text in args.sizes]
+    chosen = contenders(args.variants, args.backends, args.naive)
+    console = Console()
+    console.print(f"[bold]gatelab bench[/]: {machine_line()}")
+    ceiling = matmul_ceiling()
+    console.print(f"matrix-product ceiling: {ceiling:.0f} GFLOP/s (1024² float32)")
+    modes = [False] if args.forward_only else [True, False]
+    total = len(modes) * len(sizes) * len(chosen) * args.rounds
+    rows = []
+    with Progress(TextColumn("{task.description:<48}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as progress:
+        bar = progress.add_task("timing", total=total)
+        for backward in modes:
+            rows += compare(chosen, sizes, rounds=args.rounds, backward=backward,
+                            on_measure=lambda label: progress.update(bar, advance=1, description=label))
+        if args.memory:
+            memory = progress.add_task("peak memory", total=len(sizes) * len(chosen))
+            for i, row in enumerate(rows):
+                if row.mode == "forward+backward" and row.backend != "naive":
+                    c = next(c for c in chosen if c.label == row.label)
+                    size = sizes[[str(s) for s in sizes].index(row.size)]
+                    progress.update(memory, advance=1, description=f"peak memory {row.label}")
+                    rows[i] = type(row)(**{**row.__dict__, "peak_mb": peak_memory_mb(c, size)})
+    for key in dict.fromkeys((r.size, r.mode) for r in rows):
+        table = Table(title=f"{key[0]}, {key[1]} — medians; ratios against torch.nn.GRU in the same run")
+        for column in ("module", "backend", "ms", "× torch", "GFLOP/s", "% ceiling") + (("peak MiB",) if args.memory else ()):
+            table.add_column(column, justify="left" if column in ("module", "backend") else "right")
+        for r in rows:
+            if (r.size, r.mode) != key:
+                continue
+            cells = [r.variant or REFERENCE, r.backend, f"{r.median_ms:.1f}", f"{r.ratio:.2f}", f"{r.gflops:.1f}",
+                     f"{100 * r.gflops / ceiling:.0f}%"]
+            if args.memory:
+                cells.append("" if r.peak_mb is None else f"{r.peak_mb:.0f}")
+            table.add_row(*cells, style="bold" if r.variant is None else None)
+        console.print(table)
+    if args.markdown:
+        with open(args.markdown, "w") as handle:
+            handle.write(f"{machine_line()}; ceiling {ceiling:.0f} GFLOP/s\n\n{markdown_table(rows, ceiling)}\n")
+        console.print(f"wrote {args.markdown}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse already exits 2; keep it terse and traceback-free
         self.print_usage(sys.stderr)
@@ -66,6 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seeds", type=int, default=2, choices=range(1, 11), metavar="N",
                       help="seeds per variant (1–10, default 2)")
     demo.set_defaults(run=_cmd_demo)
+
+    bench = commands.add_parser("bench", help="time variants and backends against torch.nn.GRU, side by side")
+    bench.add_argument("--variants", nargs="+", default=["gru"], metavar="NAME", help="variants (default: gru)")
+    bench.add_argument("--backends", nargs="+", metavar="NAME", help="backends (default: every one that applies)")
+    bench.add_argument("--sizes", nargs="+", default=["32x256x64x64", "32x256x64x256"], metavar="BxTxIxH",
+                       help="sizes (default: 32x256x64x64 32x256x64x256)")
+    bench.add_argument("--rounds", type=int, default=7, choices=range(1, 101), metavar="N",
+                       help="interleaved rounds per contender (1–100, default 7)")
+    bench.add_argument("--forward-only", action="store_true", help="time inference only (no grad)")
+    bench.add_argument("--naive", action="store_true", help="also time the hand-written autograd loop per variant")
+    bench.add_argument("--memory", action="store_true", help="also measure peak memory of forward+backward")
+    bench.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
+    bench.set_defaults(run=_cmd_bench)
     return parser
 
 
