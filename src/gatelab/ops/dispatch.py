@@ -17,6 +17,7 @@ import torch
 from .._errors import bad_argument, unknown_name
 from ..cells import CellLayout
 from .fused_gru import fused_gru_recurrence
+from .fused_lstm import fused_lstm_recurrence
 from .linear_scan import linear_gru_recurrence, scan_gru_recurrence
 from .recurrence import recurrence, recurrence_ref
 
@@ -29,6 +30,11 @@ def _any(layout: CellLayout) -> bool:
 
 def _gru_family(layout: CellLayout) -> bool:
     return layout.options.spec.family == "gru"
+
+
+def _lstm_sigmoid_tanh(layout: CellLayout) -> bool:
+    o = layout.options
+    return o.spec.family == "lstm" and (o.gate_activation, o.candidate_activation) == ("sigmoid", "tanh")
 
 
 def _h_independent(layout: CellLayout) -> bool:
@@ -51,6 +57,8 @@ _DECLARED = [
     Backend("loop", recurrence, _any, True, "input projection hoisted, autograd through a Python loop"),
     Backend("fused", fused_gru_recurrence, _gru_family, False,
             "fused in-place step loop with a hand-written backward (GRU family)"),
+    Backend("fused_lstm", fused_lstm_recurrence, _lstm_sigmoid_tanh, False,
+            "fused in-place step loop with a hand-written backward (LSTM, sigmoid/tanh)"),
     Backend("linear", linear_gru_recurrence, _h_independent, False,
             "gates and candidate for all steps at once, then h_t = a_t h_{t-1} + b_t, one FMA per step"),
     Backend("scan", scan_gru_recurrence, _h_independent, False,
@@ -83,7 +91,7 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device) ->
 
     The ``"auto"`` rule (measured, see docs/benchmarks.md): h-independent variants solve their linear
     recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; the rest of the GRU family
-    runs the fused loop; anything else the hoisted autograd loop.
+    and the sigmoid/tanh LSTM run their fused loops; anything else the hoisted autograd loop.
     """
     name = _forced.get() or requested
     if name == "auto":
@@ -91,6 +99,8 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device) ->
             name = "linear" if device.type == "cpu" else "scan"
         elif BACKENDS["fused"].applies(layout):
             name = "fused"
+        elif BACKENDS["fused_lstm"].applies(layout):
+            name = "fused_lstm"
         else:
             name = "loop"
     backend = BACKENDS[name]
