@@ -8,6 +8,7 @@ from support import GRU_VARIANTS, assert_close, case_id
 
 from gatelab.cells import CellLayout, CellOptions, CellParams
 from gatelab.ops import recurrence_ref
+from gatelab.ops import chunked
 from gatelab.ops.dispatch import BACKENDS
 
 SHAPES = [(2, 1, 7), (2, 63, 50), (3, 17, 16)]   # T = 1, long T with H not a multiple of 16, a plain one
@@ -66,3 +67,29 @@ def test_backend_matches_reference(variant, reset, backend, batch, steps, hidden
              *[f for f, p in zip(CellParams._fields, params) if p is not None]]
     for name, a, b in zip(names, fast[2], ref[2]):
         assert_close(a, b, f"grad {name}", "ops")
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["dense", "lengths"])
+@pytest.mark.parametrize("variant,reset,backend", FAST)
+def test_inference_matches_reference(variant, reset, backend, masked):
+    """Without autograd the fused ops take their scratch-buffer path: same outputs and final state."""
+    layout, params, x, state0, mask = make(variant, reset, 3, 17, 16, torch.float64, masked)
+    with torch.no_grad():
+        out, final = BACKENDS[backend].op(x, state0, layout, params, mask)
+        out_ref, final_ref = recurrence_ref(x, state0, layout, params, mask)
+    assert_close(out, out_ref, "output", "ops")
+    for a, b in zip(final, final_ref):
+        assert_close(a, b, "final state", "ops")
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["dense", "lengths"])
+@pytest.mark.parametrize("variant,reset,backend", [p for p in FAST if p.values[2] in ("fused", "fused_lstm", "linear")])
+def test_time_chunks_give_the_unchunked_result(variant, reset, backend, masked, monkeypatch):
+    """Chunking time (to keep buffers small) must not change outputs, final state or gradients."""
+    layout, params, x, state0, mask = make(variant, reset, 3, 23, 8, torch.float64, masked)
+    whole = run_with_grads(BACKENDS[backend].op, layout, params, x, state0, mask)
+    monkeypatch.setattr(chunked, "MAX_SLAB_BYTES", 3 * 4 * 8 * 8 * 5)     # a handful of steps per chunk
+    assert chunked.chunk_steps(layout, 3, 8, chunked.MAX_SLAB_BYTES) < 23
+    parts = run_with_grads(BACKENDS[backend].op, layout, params, x, state0, mask)
+    for i, (a, b) in enumerate(zip([parts[0], *parts[1], *parts[2]], [whole[0], *whole[1], *whole[2]])):
+        assert_close(a, b, f"result {i}", "ops")

@@ -16,6 +16,7 @@ import torch
 
 from .._errors import bad_argument, unknown_name
 from ..cells import CellLayout
+from .chunked import time_chunked
 from .fused_gru import fused_gru_recurrence
 from .fused_lstm import fused_lstm_recurrence
 from .linear_scan import linear_gru_recurrence, scan_gru_recurrence
@@ -55,11 +56,11 @@ class Backend:
 _DECLARED = [
     Backend("ref", recurrence_ref, _any, True, "readable reference: project x_t and step, under autograd"),
     Backend("loop", recurrence, _any, True, "input projection hoisted, autograd through a Python loop"),
-    Backend("fused", fused_gru_recurrence, _gru_family, False,
+    Backend("fused", time_chunked(fused_gru_recurrence), _gru_family, False,
             "fused in-place step loop with a hand-written backward (GRU family)"),
-    Backend("fused_lstm", fused_lstm_recurrence, _lstm_sigmoid_tanh, False,
+    Backend("fused_lstm", time_chunked(fused_lstm_recurrence), _lstm_sigmoid_tanh, False,
             "fused in-place step loop with a hand-written backward (LSTM, sigmoid/tanh)"),
-    Backend("linear", linear_gru_recurrence, _h_independent, False,
+    Backend("linear", time_chunked(linear_gru_recurrence), _h_independent, False,
             "gates and candidate for all steps at once, then h_t = a_t h_{t-1} + b_t, one FMA per step"),
     Backend("scan", scan_gru_recurrence, _h_independent, False,
             "as 'linear', with a parallel (Hillis–Steele) scan: O(log T) depth, for GPUs and many cores"),

@@ -32,7 +32,11 @@ def fused_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: C
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
     w = gru_step_weights(layout, params)
     plan = gru_plan(layout)
-    output, h_last = _FusedGRU.apply(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh)
+    if not (torch.is_grad_enabled() and (xw.requires_grad or state0[0].requires_grad)):
+        output = _forward(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh, keep=False)[0]
+        h_last = output[-1]
+    else:
+        output, h_last = _FusedGRU.apply(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh)
     if mask is not None:
         output = output * mask.unsqueeze(-1).to(output.dtype)
     return output, (h_last,)
@@ -72,82 +76,97 @@ def _phi_grad(plan: GRUPlan, c: Tensor) -> Tensor | None:
     return None
 
 
+def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused: Tensor | None,
+         u_h: Tensor | None, b_const: Tensor | None, b_hh: Tensor | None, *, keep: bool):
+    """The forward loop. ``keep``: keep every step's gates and candidate for the backward; otherwise one
+    step's worth of scratch is reused (inference)."""
+    steps, batch, _ = xw.shape
+    H = h0.shape[-1]
+    G = plan.n_gates * H
+    out = xw.new_empty(steps, batch, H)                                   # h_1 … h_T
+    kept = steps if keep else 1
+    gates = xw.new_empty(kept, batch, G) if G else None                  # σ(…) of the gates
+    cand = out if plan.z_at is None else xw.new_empty(kept, batch, H)    # ĥ_t (is h_t when z ≡ 1)
+    uh_all = xw.new_empty(kept, batch, H) if plan.candidate == "reset_after" else None
+
+    uf_t = u_fused.t() if u_fused is not None else None                  # (H, n_f·H)
+    uh_t = u_h.t() if u_h is not None else None                          # (H, H)
+    # the gates' input part and U h fuse into one addmm when U holds only gate rows
+    gates_addmm = plan.gates_read_x and plan.gates_read_h and u_fused is not None and u_fused.shape[0] == G
+
+    xw_g = xw[..., :G].unbind(0) if G and plan.gates_read_x else None
+    xw_c = xw[..., -H:].unbind(0)
+
+    def per_step(t: Tensor | None):
+        if t is None:
+            return None
+        return t.unbind(0) if t.shape[0] == steps else t.unbind(0) * steps   # scratch: the same view
+
+    g_t = per_step(gates) if G else None
+    z_t = per_step(gates[..., plan.z_at * H:(plan.z_at + 1) * H]) if plan.z_at is not None else None
+    r_t = per_step(gates[..., plan.r_at * H:(plan.r_at + 1) * H]) if plan.r_at is not None else None
+    c_t, o_t = per_step(cand), out.unbind(0)
+    uh_s = per_step(uh_all)
+    m_t = mask.unsqueeze(-1).unbind(0) if mask is not None else None
+
+    h = h0
+    for t in range(steps):
+        hu = None
+        if G:
+            g = g_t[t]
+            if gates_addmm:
+                torch.addmm(xw_g[t], h, uf_t, out=g)
+            else:
+                hu = torch.mm(h, uf_t) if uf_t is not None else None
+                if plan.gates_read_x and plan.gates_read_h:
+                    torch.add(xw_g[t], hu[:, :G], out=g)
+                elif plan.gates_read_x:
+                    g.copy_(xw_g[t])
+                elif plan.gates_read_h:
+                    g.copy_(hu[:, :G])
+                else:
+                    g.zero_()
+            if b_const is not None:
+                g.add_(b_const)
+            _sigma_(plan, g)
+        elif uf_t is not None:
+            hu = torch.mm(h, uf_t)
+        c = c_t[t]
+        if plan.candidate == "x_only":
+            c.copy_(xw_c[t])
+        elif plan.candidate == "fused":
+            torch.add(xw_c[t], hu[:, -H:], out=c)
+        elif plan.candidate == "reset_after":
+            uh = uh_s[t]
+            if b_hh is not None:
+                torch.add(hu[:, -H:], b_hh, out=uh)
+            else:
+                uh.copy_(hu[:, -H:])
+            torch.addcmul(xw_c[t], r_t[t], uh, out=c)
+        else:  # reset_before
+            torch.addmm(xw_c[t], r_t[t] * h, uh_t, out=c)
+        _phi_(plan, c)
+        o = o_t[t]
+        if plan.z_at is not None:
+            if plan.carry:
+                torch.lerp(h, c, z_t[t], out=o)
+            else:
+                torch.mul(z_t[t], c, out=o)
+        if m_t is not None:
+            o.copy_(torch.where(m_t[t], o, h))
+        h = o
+
+    return out, gates, cand if cand is not out else None, uh_all
+
+
 class _FusedGRU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused: Tensor | None,
                 u_h: Tensor | None, b_const: Tensor | None, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
-        steps, batch, _ = xw.shape
-        H = h0.shape[-1]
-        G = plan.n_gates * H
-        out = xw.new_empty(steps, batch, H)                                   # h_1 … h_T
-        gates = xw.new_empty(steps, batch, G) if G else None                 # σ(…) of the gates
-        cand = out if plan.z_at is None else xw.new_empty(steps, batch, H)   # ĥ_t (is h_t when z ≡ 1)
-        uh_all = xw.new_empty(steps, batch, H) if plan.candidate == "reset_after" else None
-
-        uf_t = u_fused.t() if u_fused is not None else None                  # (H, n_f·H)
-        uh_t = u_h.t() if u_h is not None else None                          # (H, H)
-        # the gates' input part and U h fuse into one addmm when U holds only gate rows
-        gates_addmm = plan.gates_read_x and plan.gates_read_h and u_fused is not None and u_fused.shape[0] == G
-
-        xw_g = xw[..., :G].unbind(0) if G and plan.gates_read_x else None
-        xw_c = xw[..., -H:].unbind(0)
-        g_t = gates.unbind(0) if G else None
-        z_t = gates[..., plan.z_at * H:(plan.z_at + 1) * H].unbind(0) if plan.z_at is not None else None
-        r_t = gates[..., plan.r_at * H:(plan.r_at + 1) * H].unbind(0) if plan.r_at is not None else None
-        c_t, o_t = cand.unbind(0), out.unbind(0)
-        uh_s = uh_all.unbind(0) if uh_all is not None else None
-        m_t = mask.unsqueeze(-1).unbind(0) if mask is not None else None
-
-        h = h0
-        for t in range(steps):
-            hu = None
-            if G:
-                g = g_t[t]
-                if gates_addmm:
-                    torch.addmm(xw_g[t], h, uf_t, out=g)
-                else:
-                    hu = torch.mm(h, uf_t) if uf_t is not None else None
-                    if plan.gates_read_x and plan.gates_read_h:
-                        torch.add(xw_g[t], hu[:, :G], out=g)
-                    elif plan.gates_read_x:
-                        g.copy_(xw_g[t])
-                    elif plan.gates_read_h:
-                        g.copy_(hu[:, :G])
-                    else:
-                        g.zero_()
-                if b_const is not None:
-                    g.add_(b_const)
-                _sigma_(plan, g)
-            elif uf_t is not None:
-                hu = torch.mm(h, uf_t)
-            c = c_t[t]
-            if plan.candidate == "x_only":
-                c.copy_(xw_c[t])
-            elif plan.candidate == "fused":
-                torch.add(xw_c[t], hu[:, -H:], out=c)
-            elif plan.candidate == "reset_after":
-                uh = uh_s[t]
-                if b_hh is not None:
-                    torch.add(hu[:, -H:], b_hh, out=uh)
-                else:
-                    uh.copy_(hu[:, -H:])
-                torch.addcmul(xw_c[t], r_t[t], uh, out=c)
-            else:  # reset_before
-                torch.addmm(xw_c[t], r_t[t] * h, uh_t, out=c)
-            _phi_(plan, c)
-            o = o_t[t]
-            if plan.z_at is not None:
-                if plan.carry:
-                    torch.lerp(h, c, z_t[t], out=o)
-                else:
-                    torch.mul(z_t[t], c, out=o)
-            if m_t is not None:
-                o.copy_(torch.where(m_t[t], o, h))
-            h = o
-
+        out, gates, cand, uh_all = _forward(xw, h0, mask, plan, u_fused, u_h, b_const, b_hh, keep=True)
         ctx.plan = plan
-        ctx.shapes = (xw.shape, G)
-        ctx.save_for_backward(h0, out, gates, None if cand is out else cand, uh_all, mask, u_fused, u_h)
+        ctx.shapes = (xw.shape, plan.n_gates * h0.shape[-1])
+        ctx.save_for_backward(h0, out, gates, cand, uh_all, mask, u_fused, u_h)
         ctx.has_b_const, ctx.has_b_hh = b_const is not None, b_hh is not None
         return out, out[-1].clone()
 

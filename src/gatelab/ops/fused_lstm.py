@@ -23,35 +23,49 @@ def fused_lstm_recurrence(x: Tensor, state0: State, layout: CellLayout, params: 
     if (layout.sigma, layout.phi) != (torch.sigmoid, torch.tanh):
         raise NotImplementedError("fused LSTM: sigmoid gates and tanh only; use backend='loop'")
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, 4H), one GEMM
-    out, h_last, c_last = _FusedLSTM.apply(xw, state0[0], state0[1], params.weight_hh, mask)
+    h0, c0 = state0
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (xw, h0, c0, params.weight_hh)):
+        out, h_last, c_last = _FusedLSTM.apply(xw, h0, c0, params.weight_hh, mask)
+    else:
+        out, cells, _ = _forward(xw, h0, c0, params.weight_hh, mask, keep=False)
+        h_last, c_last = out[-1], cells[(xw.shape[0] - 1) % cells.shape[0]]
     if mask is not None:
         out = out * mask.unsqueeze(-1).to(out.dtype)
     return out, (h_last, c_last)
 
 
+def _forward(xw: Tensor, h0: Tensor, c0: Tensor, u: Tensor, mask: Tensor | None, *, keep: bool):
+    """The forward loop. ``keep``: keep every step's gates and cell state for the backward; otherwise reuse one
+    step of gate scratch and two alternating cell-state buffers (inference)."""
+    steps, batch, _ = xw.shape
+    H = h0.shape[-1]
+    out = xw.new_empty(steps, batch, H)
+    cells = xw.new_empty(steps if keep else 2, batch, H)
+    gates = xw.new_empty(steps if keep else 1, batch, 4 * H)                 # i, f, g, o after activation
+    u_t = u.t()
+    g_s = gates.unbind(0) if keep else gates.unbind(0) * steps
+    c_s = cells.unbind(0) if keep else [cells[t % 2] for t in range(steps)]
+    xw_s, o_s = xw.unbind(0), out.unbind(0)
+    m_s = mask.unsqueeze(-1).unbind(0) if mask is not None else None
+    h, c = h0, c0
+    for t in range(steps):
+        g = torch.addmm(xw_s[t], h, u_t, out=g_s[t])                         # (B, 4H)
+        g[:, :2 * H].sigmoid_()
+        g[:, 2 * H:3 * H].tanh_()
+        g[:, 3 * H:].sigmoid_()
+        c_new = torch.mul(g[:, H:2 * H], c, out=c_s[t]).addcmul_(g[:, :H], g[:, 2 * H:3 * H])
+        h_new = torch.mul(g[:, 3 * H:], torch.tanh(c_new), out=o_s[t])
+        if m_s is not None:
+            c_new.copy_(torch.where(m_s[t], c_new, c))
+            h_new.copy_(torch.where(m_s[t], h_new, h))
+        h, c = h_new, c_new
+    return out, cells, gates
+
+
 class _FusedLSTM(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw: Tensor, h0: Tensor, c0: Tensor, u: Tensor, mask: Tensor | None):
-        steps, batch, _ = xw.shape
-        H = h0.shape[-1]
-        out = xw.new_empty(steps, batch, H)
-        cells = xw.new_empty(steps, batch, H)
-        gates = xw.new_empty(steps, batch, 4 * H)                            # i, f, g, o after activation
-        u_t = u.t()
-        xw_s, g_s, o_s, c_s = xw.unbind(0), gates.unbind(0), out.unbind(0), cells.unbind(0)
-        m_s = mask.unsqueeze(-1).unbind(0) if mask is not None else None
-        h, c = h0, c0
-        for t in range(steps):
-            g = torch.addmm(xw_s[t], h, u_t, out=g_s[t])                     # (B, 4H)
-            g[:, :2 * H].sigmoid_()
-            g[:, 2 * H:3 * H].tanh_()
-            g[:, 3 * H:].sigmoid_()
-            c_new = torch.mul(g[:, H:2 * H], c, out=c_s[t]).addcmul_(g[:, :H], g[:, 2 * H:3 * H])
-            h_new = torch.mul(g[:, 3 * H:], torch.tanh(c_new), out=o_s[t])
-            if m_s is not None:
-                c_new.copy_(torch.where(m_s[t], c_new, c))
-                h_new.copy_(torch.where(m_s[t], h_new, h))
-            h, c = h_new, c_new
+        out, cells, gates = _forward(xw, h0, c0, u, mask, keep=True)
         ctx.save_for_backward(h0, c0, u, out, cells, gates, mask)
         return out, out[-1].clone(), cells[-1].clone()
 
