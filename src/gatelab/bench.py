@@ -3,8 +3,8 @@
 Rounds are interleaved across all modules of a size, so that drift and noisy neighbours hit every module alike;
 the figure reported is the median, the ratio is against ``torch.nn.GRU``'s median of the same run. Achieved
 GFLOP/s are given against a matrix-product ceiling measured in the same process. Peak memory is measured in a
-fresh subprocess per module (the rise of the resident set over one forward+backward), since CPU PyTorch has no
-allocator statistics.
+fresh subprocess per module (the rise of the peak resident set, VmHWM, over one forward+backward), since CPU
+PyTorch has no allocator statistics.
 """
 
 from __future__ import annotations
@@ -181,18 +181,20 @@ def compare(chosen: list[Contender], sizes: list[BenchSize], *, rounds: int = 7,
 
 
 _PEAK_SCRIPT = """
-import json, resource, sys, torch
+import json, sys, torch
 from gatelab.bench import BenchSize, Contender, _make, _runner
 c = Contender(*json.loads(sys.argv[1])); size = BenchSize(*json.loads(sys.argv[2]))
 torch.manual_seed(0)
 x = torch.randn(size.batch, size.steps, size.input_size)
 module = _make(c, size, torch.float32)
-def rss_kb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() // 1024
-before = rss_kb()
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+with open("/proc/self/clear_refs", "w") as f:   # reset VmHWM, the peak resident set of this process image
+    f.write("5")
+before = status_kb("VmRSS")
 _runner(c, module, x, True)()
-print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024))
+print(json.dumps((status_kb("VmHWM") - before) / 1024))
 """
 
 
