@@ -91,8 +91,9 @@ def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused
 
     uf_t = u_fused.t() if u_fused is not None else None                  # (H, n_f·H)
     uh_t = u_h.t() if u_h is not None else None                          # (H, H)
-    # the gates' input part and U h fuse into one addmm when U holds only gate rows
+    # when U holds only gate rows, the gates' product goes straight into their slab (fused with x's part)
     gates_addmm = plan.gates_read_x and plan.gates_read_h and u_fused is not None and u_fused.shape[0] == G
+    gates_mm = not plan.gates_read_x and plan.gates_read_h and u_fused is not None and u_fused.shape[0] == G
 
     xw_g = xw[..., :G].unbind(0) if G and plan.gates_read_x else None
     xw_c = xw[..., -H:].unbind(0)
@@ -116,6 +117,8 @@ def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused
             g = g_t[t]
             if gates_addmm:
                 torch.addmm(xw_g[t], h, uf_t, out=g)
+            elif gates_mm:
+                torch.mm(h, uf_t, out=g)
             else:
                 hu = torch.mm(h, uf_t) if uf_t is not None else None
                 if plan.gates_read_x and plan.gates_read_h:
