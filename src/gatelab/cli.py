@@ -41,11 +41,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         runs = run_demo(config, on_progress=lambda label, step, _n: progress.update(bar, advance=1,
                                                                                       description=label))
     table = Table(title="measured")
-    for column in ("variant", "seed", "status", "test MSE", "grad first ¼ / last ¼", "seconds"):
+    for column in ("variant", "seed", "status", "test MSE", "grad first ¼ / last ¼", "seconds", "backend"):
         table.add_column(column)
     for r in runs:
         table.add_row(r.variant, str(r.seed), r.status, f"{r.test_mse:.4f}", f"{r.gradient_ratio:.2e}",
-                      f"{r.seconds:.1f}")
+                      f"{r.seconds:.1f}", r.backend)
     console.print(table)
     for line in summarise(runs, AddingTask(config.steps)):
         console.print("• " + line)

@@ -89,8 +89,14 @@ def test_time_chunks_give_the_unchunked_result(variant, reset, backend, masked, 
     layout, params, x, state0, mask = make(variant, reset, 3, 23, 8, torch.float64, masked)
     whole = run_with_grads(BACKENDS[backend].op, layout, params, x, state0, mask)
     monkeypatch.setattr(chunked, "MAX_SLAB_BYTES", 3 * 4 * 8 * 8 * 5)     # a handful of steps per chunk
+    monkeypatch.setattr(chunked, "INFERENCE_SLAB_BYTES", 3 * 4 * 8 * 8 * 5)
     monkeypatch.setattr(chunked, "MIN_CHUNK_STEPS", 1)
     assert chunked.chunk_steps(layout, 3, 8, chunked.MAX_SLAB_BYTES) < 23
     parts = run_with_grads(BACKENDS[backend].op, layout, params, x, state0, mask)
     for i, (a, b) in enumerate(zip([parts[0], *parts[1], *parts[2]], [whole[0], *whole[1], *whole[2]])):
         assert_close(a, b, f"result {i}", "ops")
+    with torch.no_grad():
+        out, final = BACKENDS[backend].op(x, state0, layout, params, mask)
+    assert_close(out, whole[0], "output without autograd", "ops")
+    for a, b in zip(final, whole[1]):
+        assert_close(a, b, "final state without autograd", "ops")

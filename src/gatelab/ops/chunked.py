@@ -19,7 +19,8 @@ from torch import Tensor
 
 from ..cells import CellLayout, CellParams, State
 
-MAX_SLAB_BYTES = 1 << 20
+MAX_SLAB_BYTES = 1 << 20          # with autograd: every step's slabs are kept for the backward
+INFERENCE_SLAB_BYTES = 8 << 20    # without: only the input projection is a slab; fewer, larger chunks
 MIN_CHUNK_STEPS = 16
 
 
@@ -36,7 +37,8 @@ def time_chunked(op):
     def run(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
             mask: Tensor | None = None) -> tuple[Tensor, State]:
         steps = x.shape[0]
-        size = chunk_steps(layout, x.shape[1], x.element_size(), MAX_SLAB_BYTES)
+        limit = MAX_SLAB_BYTES if torch.is_grad_enabled() else INFERENCE_SLAB_BYTES
+        size = chunk_steps(layout, x.shape[1], x.element_size(), limit)
         if x.device.type != "cpu" or size >= steps:
             return op(x, state0, layout, params, mask)
         outputs, state = [], state0

@@ -34,6 +34,7 @@ class DemoRun:
     test_mse: float
     gradient_ratio: float   # mean ‖∂L/∂x_t‖ over the first quarter of steps / over the last quarter
     seconds: float
+    backend: str            # the computation backend the layer actually ran
 
 
 def early_to_late_gradient(model: SequenceModel, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -63,7 +64,8 @@ def run_demo(config: DemoConfig = DemoConfig(),
             with torch.no_grad():
                 test_mse = float(torch.nn.functional.mse_loss(model(x), y))
             ratio = early_to_late_gradient(model, x, y)
-            runs.append(DemoRun(variant, seed, result.status, test_mse, ratio, result.seconds))
+            runs.append(DemoRun(variant, seed, result.status, test_mse, ratio, result.seconds,
+                                model.rnn.last_backend))
     return runs
 
 
