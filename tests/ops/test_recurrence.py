@@ -100,3 +100,18 @@ def test_time_chunks_give_the_unchunked_result(variant, reset, backend, masked, 
     assert_close(out, whole[0], "output without autograd", "ops")
     for a, b in zip(final, whole[1]):
         assert_close(a, b, "final state without autograd", "ops")
+
+
+@pytest.mark.parametrize("variant,reset,backend", FAST)
+def test_gradients_reach_a_trainable_tensor_whatever_else_is_frozen(variant, reset, backend):
+    """Only the recurrent (or, failing that, the last) parameter trains; input and state are constants."""
+    layout, params, x, state0, _ = make(variant, reset, 2, 5, 4, torch.float64, False)
+    trainable = params.weight_hh if params.weight_hh is not None else params.bias
+    frozen = CellParams(*(None if p is None else p.detach().requires_grad_(p is trainable) for p in params))
+    x, state0 = x.detach(), tuple(s.detach() for s in state0)
+    out, _ = BACKENDS[backend].op(x, state0, layout, frozen, None)
+    ref, _ = recurrence_ref(x, state0, layout, frozen, None)
+    leaf = next(p for p in frozen if p is not None and p.requires_grad)
+    (grad,) = torch.autograd.grad(out.sum(), leaf)
+    (grad_ref,) = torch.autograd.grad(ref.sum(), leaf)
+    assert_close(grad, grad_ref, "grad of the one trainable tensor", "ops")

@@ -8,7 +8,7 @@ bookkeeping at all. It keeps only what the backward needs: the states, the gate 
 
 Backward: a reverse loop with the same per-step shape, then the recurrent weight gradients as single large
 matrix products over all T·B rows. Twin: :func:`gatelab.ops.recurrence_ref`; parity is tested on outputs,
-final state and every gradient (tests/ops/test_fused_gru.py).
+final state and every gradient (tests/ops/test_recurrence.py).
 
 Only first-order gradients: asking for a graph of the gradient (``create_graph=True``) raises at once,
 rather than returning second derivatives that silently miss terms. Use ``backend="loop"`` for double backward
@@ -32,7 +32,8 @@ def fused_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: C
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
     w = gru_step_weights(layout, params)
     plan = gru_plan(layout)
-    if not (torch.is_grad_enabled() and (xw.requires_grad or state0[0].requires_grad)):
+    tensors = (xw, state0[0], w.u_fused, w.u_h, w.b_const, w.b_hh)
+    if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)):
         output = _forward(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh, keep=False)[0]
         h_last = output[-1]
     else:
@@ -77,7 +78,7 @@ def _phi_grad(plan: GRUPlan, c: Tensor) -> Tensor | None:
 
 
 def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused: Tensor | None,
-         u_h: Tensor | None, b_const: Tensor | None, b_hh: Tensor | None, *, keep: bool):
+             u_h: Tensor | None, b_const: Tensor | None, b_hh: Tensor | None, *, keep: bool):
     """The forward loop. ``keep``: keep every step's gates and candidate for the backward; otherwise one
     step's worth of scratch is reused (inference)."""
     steps, batch, _ = xw.shape
