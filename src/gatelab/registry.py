@@ -1,4 +1,4 @@
-"""THE place where recurrent variants are declared.
+"""THE place where recurrent variants (and the tasks of the battery) are declared.
 
 A variant is data: a frozen :class:`VariantSpec` saying which gates exist, what they read and how the new state
 is formed, in the seed's notation (gate order z, r, h; z is the share of the *new* candidate)::
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ._errors import unknown_name
+from .tasks import (AddingTask, CharLMTask, CopyMemoryTask, DigitsTask, MackeyGlassTask, Mod3Task, Narma10Task,
+                    PaddedAddingTask, ParityTask, ResetTokenTask, SelectiveCopyTask, SequenceTask)
 
 UpdateMode = Literal["gate", "one"]
 ResetMode = Literal["gate", "one", "zero", "update"]
@@ -165,3 +167,38 @@ register(VariantSpec(
     "g_t = φ_h(W_g x_t + U_g h_{t-1} + b_g)\no_t = σ_g(W_o x_t + U_o h_{t-1} + b_o)\n"
     "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t\nh_t = o_t ⊙ φ_h(c_t)",
     family="lstm", reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015"))
+
+
+# ---- the task battery ---------------------------------------------------------------------------------------
+_TASKS: dict[str, type[SequenceTask]] = {}
+
+
+def register_task(task: type[SequenceTask]) -> type[SequenceTask]:
+    """Add a task class under its ``name``; a name declared twice is an error."""
+    if not task.name or task.name in _TASKS:
+        raise ValueError(f"task {task.name!r} is unnamed or already registered")
+    _TASKS[task.name] = task
+    return task
+
+
+def tasks() -> list[str]:
+    """Names of the registered tasks, in declaration order."""
+    return list(_TASKS)
+
+
+def get_task(name: str, **sizes: object) -> SequenceTask:
+    """An instance of the task ``name`` with the given sizes; unknown names list the close matches."""
+    try:
+        cls = _TASKS[name]
+    except (KeyError, TypeError):
+        raise unknown_name("task", name, _TASKS) from None
+    fields = set(cls.__dataclass_fields__)
+    unknown = set(sizes) - fields
+    if unknown:
+        raise unknown_name(f"{name} size", sorted(unknown)[0], sorted(fields))
+    return cls(**sizes)
+
+
+for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, ResetTokenTask,
+              SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask):
+    register_task(_task)

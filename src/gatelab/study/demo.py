@@ -77,10 +77,10 @@ def summarise(runs: list[DemoRun], task: AddingTask) -> list[str]:
         by_variant.setdefault(run.variant, []).append(run)
     for variant, group in by_variant.items():
         mses = [r.test_mse for r in group]
-        solved = sum(m < task.solved_below for m in mses)
+        solved = sum(m < task.solved_at for m in mses)
         lines.append(f"{variant}: test MSE median {statistics.median(mses):.4f} (range {min(mses):.4f}–"
-                     f"{max(mses):.4f}) against {task.trivial_mse:.4f} for predicting the mean; solved "
-                     f"(MSE < {task.solved_below}) in {solved}/{len(group)} seeds.")
+                     f"{max(mses):.4f}) against {task.trivial:.4f} for predicting the mean; solved "
+                     f"(MSE < {task.solved_at}) in {solved}/{len(group)} seeds.")
     if {"gru", "gru_no_update"} <= by_variant.keys():
         gru = statistics.median(r.test_mse for r in by_variant["gru"])
         ablated = statistics.median(r.test_mse for r in by_variant["gru_no_update"])

@@ -1,4 +1,4 @@
-"""The adding problem (Hochreiter & Schmidhuber 1997; modern form of Le et al. 2015)."""
+"""The adding problem (Hochreiter & Schmidhuber 1997; modern form of Le et al. 2015) and its time-warped form."""
 
 from __future__ import annotations
 
@@ -7,42 +7,88 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .._errors import check_positive_int
+from .._errors import bad_argument, check_positive_int
+from .base import SequenceTask, checked_stream
 
 
 @dataclass(frozen=True)
-class AddingTask:
-    """Two marked values in a long sequence; the target is their sum. Isolates the carry path (long retention).
+class AddingTask(SequenceTask):
+    """Isolates the carry path: two marked values must be kept over a long gap and summed at the end.
 
     Each step carries ``(value, marker)`` with value ~ U[0, 1]; exactly one marker lies in each half of the
-    sequence. Metric: MSE of the sum. Predicting the mean (1) gives MSE = Var(U₁ + U₂) = 2/12 ≈ 0.1667; the
-    task counts as solved below MSE 0.01.
+    sequence; the target is the sum of the two marked values. Metric: MSE. Predicting the mean (1) gives
+    Var(U₁ + U₂) = 2/12 ≈ 0.1667; solved below 0.01.
 
     Attributes:
         steps: sequence length T.
     """
 
+    name = "adding"
     steps: int = 50
-    input_size: int = 2
-    output_size: int = 1
-    trivial_mse: float = 2.0 / 12.0
-    solved_below: float = 0.01
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps)
         if self.steps < 2:
-            raise ValueError(f"steps: expected at least 2 (one marker per half), got {self.steps}")
+            raise bad_argument("steps", "at least 2 (one marker per half)", self.steps)
 
-    def batch(self, size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Return x (B, T, 2) and y (B, 1), drawn from ``generator``."""
-        half = self.steps // 2
-        values = torch.rand(size, self.steps, generator=generator)
-        first = torch.randint(0, half, (size,), generator=generator)
-        second = torch.randint(half, self.steps, (size,), generator=generator)
-        markers = torch.zeros(size, self.steps)
-        rows = torch.arange(size)
-        markers[rows, first] = 1.0
-        markers[rows, second] = 1.0
-        x = torch.stack([values, markers], dim=-1)                            # (B, T, 2)
-        y = (values * markers).sum(dim=1, keepdim=True)                       # (B, 1)
+    input_size = property(lambda self: 2)
+    output_size = property(lambda self: 1)
+    trivial = property(lambda self: 2.0 / 12.0)
+    solved_at = property(lambda self: 0.01)
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        """x (B, T, 2), y (B, 1)."""
+        return _adding_batch(size, self.steps, checked_stream(generator, split))
+
+
+def _adding_batch(size: int, steps: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
+    half = steps // 2
+    values = torch.rand(size, steps, generator=g)
+    first = torch.randint(0, half, (size,), generator=g)
+    second = torch.randint(half, steps, (size,), generator=g)
+    markers = torch.zeros(size, steps)
+    rows = torch.arange(size)
+    markers[rows, first] = 1.0
+    markers[rows, second] = 1.0
+    x = torch.stack([values, markers], dim=-1)                                # (B, T, 2)
+    y = (values * markers).sum(dim=1, keepdim=True)                           # (B, 1)
+    return x, y
+
+
+@dataclass(frozen=True)
+class PaddedAddingTask(SequenceTask):
+    """Isolates whether z acts as a learned time step: the adding problem with blank steps inserted at random.
+
+    An adding sequence of ``steps`` real steps is spread over ``steps + blanks`` steps; a blank step is all
+    zeros (value 0, marker 0), so only the real steps change the sum. A unit that can leave its state untouched
+    (z ≈ 0 on blanks) sees the same problem at any warp (Tallec & Ollivier 2018). Metric and levels as adding.
+
+    Attributes:
+        steps: real steps; blanks: inserted blank steps.
+    """
+
+    name = "padded_adding"
+    steps: int = 30
+    blanks: int = 30
+
+    def __post_init__(self) -> None:
+        check_positive_int("steps", self.steps)
+        if self.blanks < 0:
+            raise bad_argument("blanks", "a non-negative int", self.blanks)
+
+    input_size = property(lambda self: 2)
+    output_size = property(lambda self: 1)
+    trivial = property(lambda self: 2.0 / 12.0)
+    solved_at = property(lambda self: 0.01)
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        """x (B, steps + blanks, 2), y (B, 1)."""
+        g = checked_stream(generator, split)
+        real, y = _adding_batch(size, self.steps, g)
+        total = self.steps + self.blanks
+        # choose, per row, which of the total positions hold the real steps (kept in order)
+        keys = torch.rand(size, total, generator=g)
+        positions = keys.topk(self.steps, dim=1).indices.sort(dim=1).values   # (B, steps)
+        x = torch.zeros(size, total, 2)
+        x.scatter_(1, positions.unsqueeze(-1).expand(-1, -1, 2), real)
         return x, y

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .._errors import bad_argument, check_positive_int
 
 
 class Task(Protocol):
-    def batch(self, size: int, generator: torch.Generator) -> tuple[Tensor, Tensor]: ...
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]: ...
+
+    def loss(self, output: Tensor, target: Tensor) -> Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,13 @@ class TrainResult:
 
 
 def train(model: nn.Module, task: Task, config: TrainConfig,
-          loss_fn: Callable[[Tensor, Tensor], Tensor] = F.mse_loss,
           on_step: Callable[[int, float], None] | None = None) -> TrainResult:
-    """Train ``model`` on batches of ``task``. A non-finite loss or gradient stops the run as ``diverged`` at
-    that step, without applying the update. ``on_step(step, loss)`` is called after every step."""
-    data = torch.Generator().manual_seed(config.seed)
-    held_out = task.batch(config.eval_size, torch.Generator().manual_seed(config.seed + 1_000_003))
+    """Train ``model`` on batches of ``task`` with the task's loss; evaluate on a fixed batch of its ``valid``
+    split. A non-finite loss or gradient stops the run as ``diverged`` at that step, without applying the
+    update. ``on_step(step, loss)`` is called after every step."""
+    loss_fn = task.loss
+    data = torch.Generator().manual_seed(config.seed)                      # the training stream
+    held_out = task.batch(config.eval_size, torch.Generator().manual_seed(config.seed + 1_000_003), "valid")
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     curve: list[tuple[int, float]] = []
     start = time.perf_counter()
@@ -78,7 +80,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig,
         return value
 
     for step in range(1, config.steps + 1):
-        x, y = task.batch(config.batch_size, data)
+        x, y = task.batch(config.batch_size, data, "train")
         optimiser.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         if not torch.isfinite(loss):

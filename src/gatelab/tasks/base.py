@@ -1,0 +1,93 @@
+"""What every task of the battery shares: splits, its metric, its trivial level and its pass criterion.
+
+A task is a frozen dataclass sized by its fields. The first sentence of its docstring says what it isolates;
+the report prints it next to the task's results (:func:`isolates`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .._errors import bad_argument
+
+SPLITS = ("train", "valid", "test")
+IGNORE = -100          # class target of a step that is not scored
+
+
+def checked_stream(generator: torch.Generator, split: str) -> torch.Generator:
+    """Check ``split`` and return ``generator``: tasks draw from the caller's stream, and a caller keeps one
+    stream per split (the trainer seeds them apart), so synthetic splits never replay each other. For real
+    data the split also selects the partition."""
+    if split not in SPLITS:
+        raise bad_argument("split", f"one of {list(SPLITS)}", split)
+    return generator
+
+
+@dataclass(frozen=True)
+class SequenceTask:
+    """Base of the battery's tasks (not a task itself)."""
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[Literal["regression", "classification"]] = "regression"
+    readout: ClassVar[Literal["last", "all"]] = "last"
+    metric: ClassVar[str] = "mse"             # mse | nrmse | accuracy | cross_entropy | bits_per_char
+    higher_is_better: ClassVar[bool] = False
+
+    @property
+    def input_size(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def output_size(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def trivial(self) -> float:
+        """The metric of the best predictor that uses no memory of the sequence (chance level)."""
+        raise NotImplementedError
+
+    @property
+    def solved_at(self) -> float:
+        """The pass criterion: the metric must be below (or, if higher is better, at least) this value."""
+        raise NotImplementedError
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def solved(self, value: float) -> bool:
+        return value >= self.solved_at if self.higher_is_better else value < self.solved_at
+
+    # ---- loss and metric from the model's output ----------------------------------------------------------
+    def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        if self.kind == "classification":
+            return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), ignore_index=IGNORE)
+        return F.mse_loss(output, target)
+
+    def evaluate(self, output: Tensor, target: Tensor) -> float:
+        """The task's metric of ``output`` against ``target``."""
+        if self.metric == "accuracy":
+            scored = target != IGNORE
+            return float((output.argmax(-1) == target)[scored].float().mean())
+        if self.metric in ("cross_entropy", "bits_per_char"):
+            value = float(self.loss(output, target))
+            return value / math.log(2) if self.metric == "bits_per_char" else value
+        mse = float(F.mse_loss(output, target))
+        if self.metric == "nrmse":
+            return math.sqrt(mse) / float(target.std())
+        return mse
+
+
+def isolates(task: type[SequenceTask] | SequenceTask) -> str:
+    """The first sentence of the task's docstring: what it isolates."""
+    doc = (task.__doc__ or "").strip().replace("\n", " ")
+    return " ".join(doc.split(". ")[0].split()) + "."
+
+
+def one_hot(indices: Tensor, classes: int) -> Tensor:
+    return F.one_hot(indices, classes).to(torch.float32)

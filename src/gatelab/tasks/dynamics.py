@@ -1,0 +1,118 @@
+"""Dynamical systems: NARMA-10 system identification and Mackey–Glass forecasting."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import torch
+from torch import Tensor
+
+from .._errors import check_positive_int
+from .base import SequenceTask, checked_stream
+
+
+@dataclass(frozen=True)
+class Narma10Task(SequenceTask):
+    """Isolates short memory with a multiplicative state nonlinearity: identify the NARMA-10 system from its
+    input.
+
+    u_t ~ U[0, 0.5];  y_{t+1} = 0.3 y_t + 0.05 y_t Σ_{i=0}^{9} y_{t−i} + 1.5 u_{t−9} u_t + 0.1 (Atiya & Parlos
+    2000). Input u_t, target y_{t+1} at every step, after a discarded warm-up. Metric: NRMSE (RMSE / std of the
+    target); predicting the mean gives 1; solved below 0.2.
+    """
+
+    name = "narma10"
+    readout = "all"
+    metric = "nrmse"
+    steps: int = 100
+    warmup: int = 50
+
+    def __post_init__(self) -> None:
+        check_positive_int("steps", self.steps)
+        check_positive_int("warmup", self.warmup)
+
+    input_size = property(lambda self: 1)
+    output_size = property(lambda self: 1)
+    trivial = property(lambda self: 1.0)
+    solved_at = property(lambda self: 0.2)
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        """x (B, T, 1), y (B, T, 1)."""
+        g = checked_stream(generator, split)
+        total = self.warmup + self.steps
+        u = torch.rand(size, total, generator=g, dtype=torch.float64) * 0.5
+        y = torch.zeros(size, total + 1, dtype=torch.float64)
+        for t in range(total):
+            window = y[:, max(0, t - 9):t + 1].sum(1)
+            lagged = u[:, t - 9] if t >= 9 else torch.zeros(size, dtype=torch.float64)
+            y[:, t + 1] = 0.3 * y[:, t] + 0.05 * y[:, t] * window + 1.5 * lagged * u[:, t] + 0.1
+        x = u[:, self.warmup:].unsqueeze(-1).float()
+        target = y[:, self.warmup + 1:].unsqueeze(-1).float()
+        return x, target
+
+
+@cache
+def mackey_glass_series(length: int, tau: int = 17, dt: float = 0.1, warmup: int = 1000) -> tuple[float, ...]:
+    """The Mackey–Glass delay equation dx/dt = 0.2 x(t−τ) / (1 + x(t−τ)¹⁰) − 0.1 x(t), constant history 1.2,
+    integrated by Euler steps of ``dt`` and sampled once per time unit, after ``warmup`` time units."""
+    per_unit = round(1 / dt)
+    lag = tau * per_unit
+    history = [1.2] * (lag + 1)
+    samples = []
+    for i in range((warmup + length) * per_unit):
+        x, delayed = history[-1], history[-1 - lag]
+        history.append(x + dt * (0.2 * delayed / (1 + delayed ** 10) - 0.1 * x))
+        if len(history) > lag + 1:
+            history.pop(0)
+        if i % per_unit == 0 and i // per_unit >= warmup:
+            samples.append(history[-1])
+    return tuple(samples)
+
+
+@dataclass(frozen=True)
+class MackeyGlassTask(SequenceTask):
+    """Isolates nothing in particular — a smooth chaotic control: one-step forecasting of the Mackey–Glass
+    series (τ = 17).
+
+    One series of ``length`` samples (deterministic), standardised by its training part, split 70/15/15 in time;
+    a batch is random windows of ``steps`` from one split; input x_t, target x_{t+1} at every step. Metric: NRMSE;
+    the trivial level is persistence (x̂_{t+1} = x_t) on the same split; solved below a fifth of it.
+    """
+
+    name = "mackey_glass"
+    readout = "all"
+    metric = "nrmse"
+    steps: int = 100
+    length: int = 6000
+
+    def __post_init__(self) -> None:
+        check_positive_int("steps", self.steps)
+        if self.length < 10 * self.steps:
+            raise ValueError(f"length: expected at least 10·steps = {10 * self.steps}, got {self.length}")
+
+    input_size = property(lambda self: 1)
+    output_size = property(lambda self: 1)
+    solved_at = property(lambda self: self.trivial / 5)
+
+    def series(self, split: str) -> Tensor:
+        raw = torch.tensor(mackey_glass_series(self.length))
+        cut1, cut2 = int(0.7 * self.length), int(0.85 * self.length)
+        train = raw[:cut1]
+        standard = (raw - train.mean()) / train.std()
+        return {"train": standard[:cut1], "valid": standard[cut1:cut2], "test": standard[cut2:]}[split]
+
+    @property
+    def trivial(self) -> float:
+        test = self.series("test")
+        return math.sqrt(float((test[1:] - test[:-1]).pow(2).mean())) / float(test[1:].std())
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        """x (B, T, 1), y (B, T, 1): windows of the split."""
+        g = checked_stream(generator, split)
+        series = self.series(split)
+        starts = torch.randint(0, len(series) - self.steps - 1, (size,), generator=g)
+        index = starts.unsqueeze(1) + torch.arange(self.steps + 1)
+        windows = series[index].float()
+        return windows[:, :-1, None], windows[:, 1:, None]

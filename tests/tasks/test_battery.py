@@ -1,0 +1,162 @@
+"""The task battery: every task's data, labels, levels and contract."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gatelab.registry import get_task, tasks
+from gatelab.tasks import IGNORE, SequenceTask, isolates
+
+ISSUE_BATTERY = ["adding", "copy_memory", "padded_adding", "parity", "mod3", "reset_token", "selective_copy",
+                 "narma10", "mackey_glass", "digits", "charlm"]
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_the_battery_of_the_issue_is_registered():
+    assert tasks() == ISSUE_BATTERY
+
+
+def test_unknown_task_and_unknown_size_are_named():
+    with pytest.raises(ValueError, match="task: expected one of .*got 'parit'.*did you mean 'parity'"):
+        get_task("parit")
+    with pytest.raises(ValueError, match="parity size: expected one of .*got 'step'.*did you mean 'steps'"):
+        get_task("parity", step=10)
+
+
+@pytest.mark.parametrize("name", ISSUE_BATTERY)
+def test_contract(name):
+    task = get_task(name)
+    assert isinstance(task, SequenceTask)
+    assert isolates(task).startswith("Isolates") and isolates(task).endswith(".")
+    for split in ("train", "valid", "test"):
+        x, y = task.batch(6, gen(), split)
+        assert x.dtype == torch.float32 and x.shape[0] == 6 and x.shape[-1] == task.input_size
+        if task.kind == "classification":
+            assert y.dtype == torch.long
+            scored = y[y != IGNORE]
+            assert scored.numel() > 0 and int(scored.min()) >= 0 and int(scored.max()) < task.output_size
+        else:
+            assert y.shape[-1] == task.output_size and torch.isfinite(y).all()
+        if task.readout == "all":
+            assert y.shape[:2] == x.shape[:2]
+        else:
+            assert y.shape[0] == 6 and (y.dim() == 1 or y.shape[1] == task.output_size)
+    with pytest.raises(ValueError, match="split: expected one of"):
+        task.batch(2, gen(), "holdout")
+    assert not task.solved(task.trivial), "the trivial level must not pass the criterion"
+
+
+@pytest.mark.parametrize("name", ISSUE_BATTERY)
+def test_seeded_and_streaming(name):
+    task = get_task(name)
+    g1, g2 = gen(3), gen(3)
+    a, b = task.batch(5, g1), task.batch(5, g2)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]), "same seed, same batch"
+    c = task.batch(5, g1)
+    assert not torch.equal(a[0], c[0]), "the next batch of a stream is a new one"
+
+
+def test_parity_mod3_reset_labels():
+    x, y = get_task("parity").batch(8, gen())
+    assert torch.equal(y, x.argmax(-1).cumsum(1) % 2)
+    x, y = get_task("mod3").batch(8, gen())
+    assert torch.equal(y, x.argmax(-1).cumsum(1) % 3)
+    x, y = get_task("reset_token", reset_rate=0.3).batch(8, gen())
+    for row, labels in zip(x.argmax(-1).tolist(), y.tolist()):
+        parity = 0
+        for symbol, label in zip(row, labels):
+            parity = 0 if symbol == 2 else (parity + symbol) % 2
+            assert label == parity
+
+
+def test_running_tasks_test_on_longer_sequences():
+    task = get_task("parity", steps=10, test_steps=50)
+    assert task.batch(2, gen(), "train")[0].shape[1] == 10
+    assert task.batch(2, gen(), "test")[0].shape[1] == 50
+
+
+def test_copy_memory_layout_and_memoryless_baseline():
+    task = get_task("copy_memory", symbols=3, gap=10, n_symbols=4)
+    x, y = task.batch(2000, gen())
+    codes = x.argmax(-1)
+    assert torch.equal(y[:, -3:], codes[:, :3]) and torch.all(y[:, :-3] == 0)
+    assert torch.all(codes[:, 12] == 5)                                      # the delimiter at gap + K − 1
+    # the best memoryless predictor: blank for the first gap + K steps, uniform over the symbols after
+    logits = torch.full((2000, 16, 6), -1e9)
+    logits[:, :13, 0] = 0.0
+    logits[:, 13:, 1:5] = 0.0
+    assert abs(task.evaluate(logits, y) - task.trivial) < 1e-6
+
+
+def test_selective_copy_targets_are_the_tokens_in_order():
+    task = get_task("selective_copy", tokens=3, length=12, n_tokens=5)
+    x, y = task.batch(16, gen())
+    codes = x.argmax(-1)
+    for row_codes, row_y in zip(codes, y):
+        tokens = [c for c in row_codes[:12].tolist() if c != 0]
+        assert tokens == row_y[12:].tolist()
+        assert torch.all(row_y[:12] == IGNORE) and torch.all(row_codes[12:] == 6)
+
+
+def test_padded_adding_is_adding_once_blanks_are_removed():
+    task = get_task("padded_adding", steps=10, blanks=15)
+    x, y = task.batch(8, gen())
+    for row, target in zip(x, y):
+        real = row[row.abs().sum(-1) > 0]
+        assert real.shape[0] <= 10 and row[:, 1].sum() == 2
+        assert torch.isclose((row[:, 0] * row[:, 1]).sum(), target[0])
+
+
+def test_narma10_obeys_its_recurrence():
+    task = get_task("narma10", steps=40, warmup=20)
+    x, y = task.batch(4, gen())
+    u, out = x[..., 0].double(), y[..., 0].double()                            # out[t] = y_{t+1}
+    for t in range(10, 40):
+        window = out[:, t - 10:t].sum(1)                                      # y_{t-9} … y_t
+        expected = 0.3 * out[:, t - 1] + 0.05 * out[:, t - 1] * window + 1.5 * u[:, t - 9] * u[:, t] + 0.1
+        assert torch.allclose(out[:, t], expected, atol=1e-5)
+
+
+def test_mackey_glass_targets_are_the_next_input_and_persistence_is_the_trivial_level():
+    task = get_task("mackey_glass", steps=50, length=3000)
+    x, y = task.batch(4, gen(), "test")
+    assert torch.equal(x[:, 1:], y[:, :-1])
+    assert 0 < task.trivial < 1
+    test = task.series("test")
+    assert math.isclose(task.evaluate(test[:-1, None], test[1:, None]), task.trivial, rel_tol=1e-6)
+
+
+def test_digits_full_split_in_order_and_the_logistic_reference():
+    task = get_task("digits")
+    x, y = task.batch(10_000, gen(), "test")
+    x2, y2 = task.batch(10_000, gen(5), "test")
+    assert torch.equal(y, y2) and x.shape == (len(y), 8, 8) and 200 < len(y) < 400
+    pixels = get_task("digits", mode="pixels").batch(10_000, gen(), "test")[0]
+    assert torch.equal(pixels.reshape(-1, 8, 8), x)
+    assert 0.9 < task.logistic_regression_accuracy() <= 1.0
+
+
+def test_charlm_targets_are_the_next_characters_and_the_unigram_level():
+    task = get_task("charlm", steps=30)
+    x, y = task.batch(4, gen(), "valid")
+    assert torch.equal(x.argmax(-1)[:, 1:], y[:, :-1])
+    assert 3.5 < task.trivial < 6.0
+    uniform = torch.zeros(4, 30, task.output_size)
+    assert math.isclose(task.evaluate(uniform, y), math.log2(task.output_size), rel_tol=1e-5)
+
+
+def test_metrics():
+    task = get_task("selective_copy", tokens=2, length=4, n_tokens=3)
+    target = torch.tensor([[IGNORE, IGNORE, 1, 2], [IGNORE, IGNORE, 3, 3]])
+    logits = torch.nn.functional.one_hot(torch.tensor([[0, 0, 1, 1], [2, 2, 3, 3]]), 4).float()
+    assert task.evaluate(logits, target) == 0.75                              # unscored steps do not count
+    narma = get_task("narma10")
+    y = torch.randn(3, 10, 1)
+    assert math.isclose(narma.evaluate(y.mean().expand_as(y), y), 1.0 * math.sqrt((y - y.mean()).pow(2).mean()) /
+                        float(y.std()), rel_tol=1e-6)
