@@ -9,13 +9,13 @@ TORCH := torch==2.13.0
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet "$(TORCH)" -e ".[test]"
+	$(PY) -m pip install --quiet "$(TORCH)" -e ".[lab,test]"
 	touch $@
 
 venv: $(VENV)/.installed
 
 demo: venv
-	$(VENV)/bin/gatelab demo
+	$(VENV)/bin/gatelab explain --preset quick --out gatelab-study
 
 test: venv
 	KERAS_BACKEND=torch $(PY) -m pytest -q

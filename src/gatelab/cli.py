@@ -12,13 +12,74 @@ def _cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from .registry import get_task, tasks
+    from .tasks import isolates
+
     table = Table(title="gatelab variants")
     table.add_column("name", style="bold")
     table.add_column("equations")
     for name in variants():
         summary, *equations = describe(name).split("\n")
         table.add_row(name, summary.split(": ", 1)[1] + "\n" + "\n".join(equations))
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    battery = Table(title="gatelab tasks")
+    for column in ("name", "metric", "what it isolates"):
+        battery.add_column(column, style="bold" if column == "name" else None)
+    for name in tasks():
+        task = get_task(name)
+        battery.add_row(name, task.metric, isolates(task))
+    console.print(battery)
+    return 0
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    import shlex
+    from pathlib import Path
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .report import write_report
+    from .store import Store
+    from .study.local import run_study
+    from .study.spec import load_study
+
+    spec = load_study(args.study or args.preset).restricted(args.variants, args.tasks, args.seeds)
+    out = Path(args.out)
+    console = Console()
+    console.print(f"[bold]gatelab explain[/]: study {spec.name!r} — {len(spec.variants)} variants × "
+                  f"{len(spec.tasks)} tasks × {spec.seeds} seeds → {out}/")
+    with Store(out / "runs.sqlite") as store, Progress(
+            TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=console) as progress:
+        bar = progress.add_task("runs", total=None)
+
+        def on_event(kind: str, data: dict) -> None:
+            if kind == "plan":
+                progress.update(bar, total=data["total"], completed=data["total"] - data["todo"])
+                if data["total"] > data["todo"]:
+                    console.print(f"resuming: {data['total'] - data['todo']} runs already in the store")
+            else:
+                progress.update(bar, advance=1, description=f"{data['task']} {data['variant']} s{data['seed']}: "
+                                                            f"{data['status']}")
+
+        counts = run_study(spec, store, workers=args.workers, on_event=on_event)
+    console.print("runs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    index = write_report(out / "runs.sqlite", out / "report", command="gatelab " + shlex.join(sys.argv[1:]))
+    console.print(f"report: {index}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .report import write_report
+
+    store = Path(args.dir) / "runs.sqlite"
+    if not store.exists():
+        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(args.dir)!r}")
+    print(f"report: {write_report(store, Path(args.dir) / 'report')}")
     return 0
 
 
@@ -124,6 +185,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seeds", type=int, default=2, choices=range(1, 11), metavar="N",
                       help="seeds per variant (1–10, default 2)")
     demo.set_defaults(run=_cmd_demo)
+
+    explain = commands.add_parser("explain", help="run a study of the variants over the task battery, then the report")
+    explain.add_argument("--preset", default="quick", help="quick | standard | full (default: quick)")
+    explain.add_argument("--study", metavar="FILE", help="a study TOML file instead of a preset")
+    explain.add_argument("--out", default="gatelab-study", metavar="DIR", help="study folder (default: gatelab-study)")
+    explain.add_argument("--workers", type=int, choices=range(1, 65), metavar="N", help="processes (default: cores)")
+    explain.add_argument("--variants", nargs="+", metavar="NAME", help="only these variants")
+    explain.add_argument("--tasks", nargs="+", metavar="NAME", help="only these tasks of the study")
+    explain.add_argument("--seeds", type=int, choices=range(1, 101), metavar="N", help="seeds per (variant, task)")
+    explain.set_defaults(run=_cmd_explain)
+
+    report = commands.add_parser("report", help="rewrite DIR/report from the store in DIR alone")
+    report.add_argument("dir", metavar="DIR")
+    report.set_defaults(run=_cmd_report)
 
     bench = commands.add_parser("bench", help="time variants and backends against torch.nn.GRU, side by side")
     bench.add_argument("--variants", nargs="+", default=["gru"], metavar="NAME", help="variants (default: gru)")

@@ -15,9 +15,15 @@ from .._errors import bad_argument, check_positive_int
 
 
 class Task(Protocol):
+    higher_is_better: bool
+
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]: ...
 
     def loss(self, output: Tensor, target: Tensor) -> Tensor: ...
+
+    def evaluate(self, output: Tensor, target: Tensor) -> float: ...
+
+    def solved(self, value: float) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,8 @@ class TrainConfig:
         eval_every: steps between evaluations on a fixed held-out batch.
         eval_size: size of that batch.
         seed: seeds the data stream and the held-out batch (the model's init is seeded by whoever builds it).
+        schedule: ``"constant"`` or ``"cosine"`` (decay to 10% of the rate over ``steps``).
+        patience: stop after this many evaluations without improvement of the validation metric (0: never).
     """
 
     steps: int = 500
@@ -41,6 +49,8 @@ class TrainConfig:
     eval_every: int = 100
     eval_size: int = 1024
     seed: int = 0
+    schedule: str = "cosine"
+    patience: int = 0
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_size"):
@@ -49,6 +59,10 @@ class TrainConfig:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
                 raise bad_argument(name, "a positive finite number", value)
+        if self.schedule not in ("constant", "cosine"):
+            raise bad_argument("schedule", "'constant' or 'cosine'", self.schedule)
+        if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
+            raise bad_argument("patience", "a non-negative int", self.patience)
 
 
 @dataclass
@@ -57,7 +71,9 @@ class TrainResult:
     steps_done: int
     eval_loss: float
     seconds: float
-    curve: list[tuple[int, float]] = field(default_factory=list)   # (step, held-out loss)
+    curve: list[tuple[int, float, float]] = field(default_factory=list)   # (step, held-out loss, metric)
+    best_metric: float = math.nan          # the best validation metric seen (by the task's direction)
+    steps_to_criterion: int | None = None  # first evaluation step whose validation metric passed
 
 
 def train(model: nn.Module, task: Task, config: TrainConfig,
@@ -65,33 +81,57 @@ def train(model: nn.Module, task: Task, config: TrainConfig,
     """Train ``model`` on batches of ``task`` with the task's loss; evaluate on a fixed batch of its ``valid``
     split. A non-finite loss or gradient stops the run as ``diverged`` at that step, without applying the
     update. ``on_step(step, loss)`` is called after every step."""
-    loss_fn = task.loss
     data = torch.Generator().manual_seed(config.seed)                      # the training stream
     held_out = task.batch(config.eval_size, torch.Generator().manual_seed(config.seed + 1_000_003), "valid")
     optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    curve: list[tuple[int, float]] = []
+    schedule = None
+    if config.schedule == "cosine":
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps,
+                                                              eta_min=0.1 * config.learning_rate)
+    result = TrainResult("ok", 0, math.nan, 0.0)
     start = time.perf_counter()
+    sign = -1.0 if task.higher_is_better else 1.0
+    best, stale = math.inf, 0
 
-    def evaluate() -> float:
+    def evaluate() -> tuple[float, float]:
         model.eval()
         with torch.no_grad():
-            value = float(loss_fn(model(held_out[0]), held_out[1]))
+            output = model(held_out[0])
+            value = (float(task.loss(output, held_out[1])), task.evaluate(output, held_out[1]))
         model.train()
         return value
 
     for step in range(1, config.steps + 1):
         x, y = task.batch(config.batch_size, data, "train")
         optimiser.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x), y)
+        loss = task.loss(model(x), y)
         if not torch.isfinite(loss):
-            return TrainResult("diverged", step, math.nan, time.perf_counter() - start, curve)
+            result.status, result.steps_done = "diverged", step
+            break
         loss.backward()
         norm = nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
         if not torch.isfinite(norm):
-            return TrainResult("diverged", step, math.nan, time.perf_counter() - start, curve)
+            result.status, result.steps_done = "diverged", step
+            break
         optimiser.step()
+        if schedule is not None:
+            schedule.step()
+        result.steps_done = step
         if on_step is not None:
             on_step(step, loss.item())
         if step % config.eval_every == 0 or step == config.steps:
-            curve.append((step, evaluate()))
-    return TrainResult("ok", config.steps, curve[-1][1], time.perf_counter() - start, curve)
+            eval_loss, metric = evaluate()
+            result.curve.append((step, eval_loss, metric))
+            result.eval_loss = eval_loss
+            if result.steps_to_criterion is None and task.solved(metric):
+                result.steps_to_criterion = step
+            if sign * metric < best:
+                best, stale, result.best_metric = sign * metric, 0, metric
+            else:
+                stale += 1
+                if config.patience and stale >= config.patience:
+                    break
+    if result.status == "diverged":
+        result.eval_loss = math.nan
+    result.seconds = time.perf_counter() - start
+    return result

@@ -1,0 +1,183 @@
+"""The report: a pure function of the store. Writes ``index.html``, ``report.md`` and PNG plots into a folder.
+
+Every sentence is computed from the stored numbers: paired differences against ``gru`` over the same seeds
+with 95% t-intervals; where an interval includes zero, the sentence says the data cannot tell.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..registry import get_task, get_variant
+from ..store import Store
+from ..tasks import isolates
+from .stats import Interval, interval, paired
+
+REFERENCE = "gru"
+# The comparisons of the lab issue, in the order the report gives them.
+GROUPS = [("Removing r", ("gru_no_reset", "gru_reset_zero")),
+          ("Removing z or the carry", ("gru_no_update", "gru_no_carry")),
+          ("Simpler units", ("min_gru", "mgu", "gru_gates_h", "gru_gates_bias", "rnn")),
+          ("The other gated unit", ("lstm",))]
+
+
+@dataclass(frozen=True)
+class Row:
+    variant: str
+    test: Interval
+    success: float
+    steps_to_criterion: float
+    parameters: int
+    seconds: float
+    statuses: str
+    backends: str
+
+
+def _fmt(x: float) -> str:
+    return "—" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def _interval_text(i: Interval) -> str:
+    if i.n == 0:
+        return "—"
+    if i.n == 1:
+        return f"{_fmt(i.mean)} (1 seed)"
+    return f"{_fmt(i.mean)} ± {_fmt((i.high - i.low) / 2)}"
+
+
+def summarise(records: list[dict]) -> dict[str, dict]:
+    """Per task: its rows, the paired comparisons against gru, and the generated sentences."""
+    by_task: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        by_task[r["task"]][r["variant"]].append(r)
+    out = {}
+    for task_name, per_variant in by_task.items():
+        first = next(iter(per_variant.values()))[0]
+        task = get_task(task_name, **first["config"]["task"]["sizes"])
+        metric, better_high = task.metric, task.higher_is_better
+        tests = {v: {r["seed"]: r["metrics"].get("test", math.nan) for r in rs if r["status"] == "ok"}
+                 for v, rs in per_variant.items()}
+        rows = []
+        for variant, rs in sorted(per_variant.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0])):
+            ok = [r for r in rs if r["status"] == "ok"]
+            steps = [r["metrics"]["steps_to_criterion"] for r in ok if r["metrics"].get("steps_to_criterion")]
+            rows.append(Row(variant, interval(list(tests[variant].values())),
+                            sum(bool(r["metrics"].get("solved")) for r in ok) / len(rs),
+                            sorted(steps)[len(steps) // 2] if steps else math.nan,
+                            max((r["metrics"].get("parameters", 0) for r in rs), default=0),
+                            sum(r["seconds"] for r in rs) / len(rs),
+                            ", ".join(sorted({r["status"] for r in rs})),
+                            ", ".join(sorted({str(r["backend"]) for r in rs}))))
+        sentences, comparisons = [], {}
+        if REFERENCE in tests:
+            reference = interval(list(tests[REFERENCE].values()))
+            for _, members in GROUPS:
+                for variant in members:
+                    if variant not in tests:
+                        continue
+                    diff = paired(tests[variant], tests[REFERENCE])
+                    comparisons[variant] = diff
+                    sentences.append(_sentence(task_name, metric, better_high, variant, reference,
+                                               interval(list(tests[variant].values())), diff))
+        out[task_name] = {"task": task, "rows": rows, "comparisons": comparisons, "sentences": sentences,
+                          "curves": {v: [r["curve"] for r in rs if r["curve"]] for v, rs in per_variant.items()}}
+    return out
+
+
+def _sentence(task: str, metric: str, better_high: bool, variant: str, reference: Interval, value: Interval,
+              diff: Interval) -> str:
+    what = get_variant(variant).summary.split(":")[0]
+    head = (f"On {task}, {variant} ({what}) against gru: test {metric} {_fmt(reference.mean)} → "
+            f"{_fmt(value.mean)}")
+    if diff.n < 2:
+        return head + f" — too few paired seeds ({diff.n}) for an interval; the data cannot tell."
+    span = f"difference {diff.mean:+.3g}, 95% CI [{diff.low:+.3g}, {diff.high:+.3g}], {diff.n} seeds"
+    if not diff.excludes_zero:
+        return head + f" ({span}) — the interval includes 0: the data cannot tell."
+    worse = (diff.mean < 0) if better_high else (diff.mean > 0)
+    return head + f" ({span}) — {'worse' if worse else 'better'} than gru, beyond the noise of the seeds."
+
+
+def _plots(summary: dict[str, dict], folder: Path) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = {}
+    for task_name, part in summary.items():
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        for variant, curves in sorted(part["curves"].items()):
+            if not curves:
+                continue
+            steps = [point[0] for point in curves[0]]
+            mean = [sum(c[i][2] for c in curves if len(c) > i) / sum(len(c) > i for c in curves)
+                    for i in range(len(steps))]
+            ax.plot(steps, mean, label=variant, linewidth=2.2 if variant == REFERENCE else 1.2)
+        task = part["task"]
+        ax.axhline(task.trivial, color="grey", linestyle=":", linewidth=1, label="trivial")
+        ax.set_xlabel("training step")
+        ax.set_ylabel(f"validation {task.metric}")
+        ax.set_title(task_name)
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        name = f"curves_{task_name}.png"
+        fig.savefig(folder / name, dpi=110)
+        plt.close(fig)
+        files[task_name] = name
+    return files
+
+
+def write_report(store_path: str | Path, folder: str | Path, command: str = "") -> Path:
+    """Read the store, write the report into ``folder``; return the path of ``index.html``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    with Store(store_path) as store:
+        records = store.records()
+    summary = summarise(records)
+    plots = _plots(summary, folder)
+    md, body = ["# What the update gate and the reset gate did in this study", ""], []
+    headline = [s for part in summary.values() for s in part["sentences"] if "beyond the noise" in s]
+    undecided = sum("cannot tell" in s for part in summary.values() for s in part["sentences"])
+    md += [f"- {s}" for s in headline] or ["- No comparison with gru was beyond the noise of the seeds."]
+    md += ["", f"{undecided} other comparisons could not be told apart from gru with these seeds.", ""]
+    if command:
+        md += ["Reproduce with:", "", f"    {command}", ""]
+    body.append("<h1>What the update gate and the reset gate did in this study</h1><ul>")
+    body += [f"<li>{html.escape(s)}</li>" for s in headline] or ["<li>No comparison with gru was beyond the noise "
+                                                                 "of the seeds.</li>"]
+    body.append(f"</ul><p>{undecided} other comparisons could not be told apart from gru with these seeds.</p>")
+    if command:
+        body.append(f"<p>Reproduce with: <code>{html.escape(command)}</code></p>")
+    header = ["variant", "test (mean ± 95% CI)", "solved", "steps to criterion", "parameters", "s / run", "status",
+              "backend"]
+    for task_name, part in summary.items():
+        task = part["task"]
+        md += [f"## {task_name}", "", f"*{isolates(task)}* Metric: {task.metric} ({'higher' if task.higher_is_better else 'lower'} is better); "
+               f"trivial level {_fmt(task.trivial)}; solved {'≥' if task.higher_is_better else '<'} {_fmt(task.solved_at)}.", "",
+               "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        body += [f"<h2>{html.escape(task_name)}</h2>", f"<p><em>{html.escape(isolates(task))}</em> Metric: "
+                 f"{task.metric}; trivial level {_fmt(task.trivial)}; solved at {_fmt(task.solved_at)}.</p>",
+                 "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
+        for row in part["rows"]:
+            cells = [row.variant, _interval_text(row.test), f"{100 * row.success:.0f}%", _fmt(row.steps_to_criterion),
+                     str(row.parameters), f"{row.seconds:.1f}", row.statuses, row.backends]
+            md.append("| " + " | ".join(cells) + " |")
+            body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        body.append("</table>")
+        md += ["", f"![learning curves]({plots[task_name]})", ""] + [f"- {s}" for s in part["sentences"]] + [""]
+        body.append(f'<img src="{plots[task_name]}" alt="learning curves of {html.escape(task_name)}">')
+        body.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in part["sentences"]) + "</ul>")
+    (folder / "report.md").write_text("\n".join(md) + "\n")
+    page = ("<!doctype html><html><head><meta charset='utf-8'><title>gatelab report</title><style>"
+            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+            "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
+            "font-size:.9rem}th{background:#f3f3f3}img{max-width:100%}</style></head><body>"
+            + "\n".join(body) + "</body></html>")
+    index = folder / "index.html"
+    index.write_text(page)
+    return index

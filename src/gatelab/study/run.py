@@ -1,0 +1,55 @@
+"""One run of a study: build the task and the model from a :class:`RunConfig`, train, evaluate, return a record.
+
+A run never raises: a non-finite loss is recorded as ``diverged`` at its step, an exception as ``failed`` with
+its traceback. The record is plain data (JSON-able); only the driver writes it to the store.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+import traceback
+
+import torch
+
+from .. import __version__
+from ..config import RunConfig
+from ..layers import SequenceModel
+from ..train import train
+
+
+def execute_run(config_data: dict, study: str) -> dict:
+    """Run the config (given as ``RunConfig.to_dict()``) and return its record."""
+    start = time.perf_counter()
+    config = RunConfig.from_dict(config_data)
+    record = {"key": config.key, "study": study, "variant": config.model.variant, "task": config.task.name,
+              "seed": config.train.seed, "config": config.to_dict(), "status": "failed", "metrics": {},
+              "curve": [], "backend": None, "seconds": 0.0, "traceback": None,
+              "versions": {"gatelab": __version__, "torch": torch.__version__,
+                           "python": platform.python_version()}}
+    try:
+        task = config.task.build()
+        torch.manual_seed(config.train.seed)
+        model = SequenceModel(config.model.variant, task.input_size, config.model.hidden_size, task.output_size,
+                              num_layers=config.model.num_layers, readout=task.readout, reset=config.model.reset)
+        result = train(model, task, config.train)
+        record["curve"] = [list(point) for point in result.curve]
+        record["backend"] = model.rnn.last_backend
+        metrics = {"parameters": sum(p.numel() for p in model.parameters()), "steps_done": result.steps_done,
+                   "steps_to_criterion": result.steps_to_criterion, "best_valid": result.best_metric,
+                   "metric": task.metric, "higher_is_better": task.higher_is_better, "trivial": task.trivial,
+                   "solved_at": task.solved_at}
+        if result.status == "ok":
+            x, y = task.batch(max(config.train.eval_size, 512),
+                              torch.Generator().manual_seed(config.train.seed + 2_000_003), "test")
+            model.eval()
+            with torch.no_grad():
+                value = task.evaluate(model(x), y)
+            metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False)
+        record["metrics"] = metrics
+        record["status"] = result.status
+    except Exception:  # noqa: BLE001 — a failed run is a record, never a crashed study
+        record["traceback"] = traceback.format_exc()
+    record["seconds"] = time.perf_counter() - start
+    return record

@@ -1,0 +1,122 @@
+"""A study as data: variants × tasks × seeds × settings, from a preset (``studies/*.toml``) or a user file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .._errors import bad_argument, unknown_name
+from ..config import ModelConfig, RunConfig, TaskConfig, strict_config
+from ..layers import SequenceModel
+from ..registry import get_variant, variants
+from ..train import TrainConfig
+
+PRESET_DIR = Path(__file__).resolve().parents[3] / "studies"   # the checkout's studies/ (editable install)
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Attributes:
+        name: the study's name (stored with every run).
+        variants: the variants compared (``gru`` is the reference of every paired comparison).
+        tasks: the tasks, with their sizes.
+        seeds: seeds per (variant, task); run i uses seed i.
+        model: hidden size, layers and reset placement of the ``gru`` (others follow, see ``match_params``).
+        train: the training config of every run (its seed is replaced per run).
+        match_params: choose each variant's hidden size so that its parameter count is closest to the ``gru``'s
+            on the same task (Chung et al. 2014), instead of the same hidden size.
+    """
+
+    name: str
+    variants: tuple[str, ...]
+    tasks: tuple[TaskConfig, ...]
+    seeds: int = 2
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    match_params: bool = True
+
+    def __post_init__(self) -> None:
+        for v in self.variants:
+            get_variant(v)
+        if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
+            raise bad_argument("seeds", "a positive int", self.seeds)
+
+    def runs(self) -> list[RunConfig]:
+        """Every run of the study, ``gru`` first within each (task, seed) so paired comparisons fill early."""
+        ordered = sorted(self.variants, key=lambda v: v != "gru")
+        runs = []
+        for task in self.tasks:
+            for seed in range(self.seeds):
+                for variant in ordered:
+                    hidden = self.model.hidden_size
+                    if self.match_params and variant != "gru":
+                        hidden = matched_hidden_size(variant, task, self.model)
+                    model = replace(self.model, variant=variant, hidden_size=hidden)
+                    runs.append(RunConfig(task, model, replace(self.train, seed=seed)))
+        return runs
+
+    def restricted(self, variants: list[str] | None = None, tasks: list[str] | None = None,
+                   seeds: int | None = None) -> StudySpec:
+        """The same study on a subset of its variants / tasks, or another number of seeds."""
+        chosen = self.tasks
+        if tasks:
+            known = [t.name for t in self.tasks]
+            for name in tasks:
+                if name not in known:
+                    raise unknown_name("--tasks", name, known)
+            chosen = tuple(t for t in self.tasks if t.name in tasks)
+        return replace(self, variants=tuple(variants) if variants else self.variants, tasks=chosen,
+                       seeds=self.seeds if seeds is None else seeds)
+
+
+def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: int) -> int:
+    built = task.build()
+    net = SequenceModel(variant, built.input_size, hidden, built.output_size, num_layers=model.num_layers)
+    return sum(p.numel() for p in net.parameters())
+
+
+def matched_hidden_size(variant: str, task: TaskConfig, model: ModelConfig) -> int:
+    """The hidden size whose parameter count is closest to the ``gru``'s at ``model.hidden_size``."""
+    target = parameter_count("gru", task, model, model.hidden_size)
+    low, high = 1, 8 * model.hidden_size
+    while low < high:                                                         # smallest H with count ≥ target
+        mid = (low + high) // 2
+        if parameter_count(variant, task, model, mid) < target:
+            low = mid + 1
+        else:
+            high = mid
+    below = max(1, low - 1)
+    return min((below, low), key=lambda h: abs(parameter_count(variant, task, model, h) - target))
+
+
+def load_study(source: str | Path) -> StudySpec:
+    """A preset name (``quick``, ``standard``, ``full``) or the path of a TOML study file."""
+    path = Path(source)
+    if not path.suffix:
+        path = PRESET_DIR / f"{source}.toml"
+        if not path.exists():
+            raise unknown_name("--preset", source, sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
+    if not path.exists():
+        raise bad_argument("study file", "an existing TOML file", str(path))
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return study_from_dict(data, default_name=path.stem)
+
+
+def study_from_dict(data: dict, default_name: str = "study") -> StudySpec:
+    allowed = {"name", "variants", "seeds", "match_params", "model", "train", "tasks"}
+    for key in data:
+        if key not in allowed:
+            raise unknown_name("study key", key, sorted(allowed))
+    task_list = data.get("tasks", [])
+    if not task_list:
+        raise bad_argument("tasks", "at least one [[tasks]] table", task_list)
+    tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k != "name")) for t in task_list)
+    model = strict_config(ModelConfig, data.get("model", {}), "model")
+    train = strict_config(TrainConfig, data.get("train", {}), "train")
+    chosen = data.get("variants", "all")
+    chosen = variants() if chosen == "all" else chosen
+    return StudySpec(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
+                     data.get("match_params", True))
+

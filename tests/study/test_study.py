@@ -1,0 +1,174 @@
+"""Studies end to end: runs → store → report, resume, failures as records, and a real SIGKILL."""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gatelab.config import ModelConfig, TaskConfig
+from gatelab.report import write_report
+from gatelab.store import Store
+from gatelab.study import run as run_module
+from gatelab.study.local import run_study
+from gatelab.study.spec import StudySpec, load_study, study_from_dict
+from gatelab.train import TrainConfig
+
+TINY = StudySpec("tiny", ("gru", "gru_reset_zero"), (TaskConfig("parity", (("steps", 6), ("test_steps", 12))),),
+                 seeds=3, model=ModelConfig(hidden_size=8),
+                 train=TrainConfig(steps=20, batch_size=8, eval_every=10, eval_size=32))
+
+
+def test_a_study_runs_stores_resumes_and_reports(tmp_path):
+    with Store(tmp_path / "runs.sqlite") as store:
+        counts = run_study(TINY, store, workers=1)
+        assert counts == {"skipped": 0, "ok": 6}
+        records = store.records()
+        assert {(r["variant"], r["seed"]) for r in records} == {(v, s) for v in TINY.variants for s in range(3)}
+        assert all(r["backend"] == "fused" and "test" in r["metrics"] for r in records)
+        assert run_study(TINY, store, workers=1) == {"skipped": 6}, "finished runs are not run again"
+    index = write_report(tmp_path / "runs.sqlite", tmp_path / "report", command="gatelab explain …")
+    page = index.read_text()
+    images = _image_sources(page)
+    assert images and all((index.parent / src).exists() for src in images)
+    assert "On parity, gru_reset_zero" in page and "Reproduce with" in page
+    assert (tmp_path / "report" / "report.md").exists()
+
+
+def test_same_seed_same_record(tmp_path):
+    run = TINY.runs()[0]
+    first = run_module.execute_run(run.to_dict(), "a")
+    second = run_module.execute_run(run.to_dict(), "a")
+    assert first["metrics"] == second["metrics"] and first["curve"] == second["curve"]
+
+
+def test_a_failing_run_is_a_record_and_is_retried(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(run_module, "SequenceModel", broken)
+    with Store(tmp_path / "runs.sqlite") as store:
+        counts = run_study(TINY, store, workers=1)
+        assert counts == {"skipped": 0, "failed": 6}
+        assert "RuntimeError: boom" in store.records()[0]["traceback"]
+        monkeypatch.undo()
+        assert run_study(TINY, store, workers=1) == {"skipped": 0, "ok": 6}, "failed runs are retried"
+
+
+def test_the_process_pool_gives_the_same_records(tmp_path):
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(TINY, store, workers=2)
+        pooled = {r["key"]: r["metrics"]["test"] for r in store.records()}
+    inline = {r.key: run_module.execute_run(r.to_dict(), "tiny")["metrics"]["test"] for r in TINY.runs()}
+    assert pooled == inline
+
+
+def test_presets_load_and_the_battery_is_in_standard():
+    assert {t.name for t in load_study("standard").tasks} == {
+        "adding", "copy_memory", "padded_adding", "parity", "mod3", "reset_token", "selective_copy", "narma10",
+        "mackey_glass", "digits", "charlm"}
+    quick = load_study("quick")
+    assert quick.seeds == 2 and len(quick.variants) == 11
+    with pytest.raises(ValueError, match="study key: expected one of .*got 'seed'"):
+        study_from_dict({"seed": 3, "tasks": [{"name": "adding"}]})
+    with pytest.raises(ValueError, match="train.lr: expected one of"):
+        study_from_dict({"train": {"lr": 1.0}, "tasks": [{"name": "adding"}]})
+
+
+def test_parameter_matching_brings_counts_close_to_the_gru():
+    runs = [r for r in load_study("quick").runs() if r.task.name == "adding" and r.train.seed == 0]
+    from gatelab.study.spec import parameter_count
+    counts = {r.model.variant: parameter_count(r.model.variant, r.task, r.model, r.model.hidden_size) for r in runs}
+    assert all(abs(c - counts["gru"]) / counts["gru"] < 0.1 for c in counts.values()), counts
+
+
+KILL_STUDY = """
+name = "killme"
+variants = ["gru", "rnn"]
+seeds = 4
+[model]
+hidden_size = 8
+[train]
+steps = 150
+batch_size = 16
+eval_every = 50
+eval_size = 64
+[[tasks]]
+name = "adding"
+steps = 20
+"""
+
+
+def test_sigkill_loses_no_finished_run_and_repeats_none(tmp_path):
+    study = tmp_path / "killme.toml"
+    study.write_text(KILL_STUDY)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "gatelab.cli", "explain", "--study", str(study), "--out", str(out),
+               "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    database = out / "runs.sqlite"
+    deadline = time.time() + 120
+    before = []
+    while time.time() < deadline:
+        if database.exists():
+            try:
+                with sqlite3.connect(database) as db:
+                    before = db.execute("SELECT key, written FROM runs").fetchall()
+            except sqlite3.OperationalError:
+                before = []
+            if len(before) >= 2:
+                break
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 2 <= len(before) < 8, "the kill must land mid-study"
+    with sqlite3.connect(database) as db:
+        survived = dict(db.execute("SELECT key, written FROM runs").fetchall())
+    assert all(survived[key] == written for key, written in before), "finished runs survive, untouched"
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    with sqlite3.connect(database) as db:
+        after = dict(db.execute("SELECT key, written FROM runs").fetchall())
+    assert len(after) == 8
+    assert all(after[key] == written for key, written in survived.items()), "no finished run was repeated"
+    assert (out / "report" / "index.html").exists()
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_the_report_renders_in_a_browser_without_errors(tmp_path):
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(TINY, store, workers=1)
+    index = write_report(tmp_path / "runs.sqlite", tmp_path / "report")
+    probe = index.parent / "probe.html"
+    page = index.read_text().replace("</body>", "<script>window.addEventListener('load', () => {"
+                                     "const bad = [...document.images].filter(i => !i.complete || !i.naturalWidth);"
+                                     "document.title = 'images-ok:' + (bad.length === 0);});</script></body>")
+    probe.write_text(page)
+    result = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                             "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+                             "--virtual-time-budget=3000", "--dump-dom", probe.as_uri()],
+                            capture_output=True, text=True, timeout=120)
+    assert "<title>images-ok:true</title>" in result.stdout, result.stderr[-2000:]
+    console_errors = [line for line in result.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
+    assert not console_errors, console_errors
+
+
+def _image_sources(page: str) -> list[str]:
+    sources = []
+
+    class Parser(html.parser.HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "img":
+                sources.append(dict(attrs)["src"])
+
+    Parser().feed(page)
+    return sources
