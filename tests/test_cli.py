@@ -20,11 +20,14 @@ def test_list_shows_every_variant(capsys):
 
     assert main(["list"]) == 0
     printed = capsys.readouterr().out
-    for name in gatelab.variants():
+    for name in gatelab.variants() + gatelab.registry.tasks():
         assert name in printed
 
 
-@pytest.mark.parametrize("args", [["demo", "--seeds", "0"], ["nonsense"], ["demo", "--seeds", "x"], []])
+@pytest.mark.parametrize("args", [["demo", "--seeds", "0"], ["nonsense"], ["demo", "--seeds", "x"], [],
+                                  ["explain", "--preset", "nope"], ["explain", "--tasks", "parityy"],
+                                  ["report", "/nonexistent/study"], ["bench", "--sizes", "3x3"],
+                                  ["bench", "--variants", "gruu"]])
 def test_bad_arguments_exit_2_without_traceback(args):
     result = run_cli(*args)
     assert result.returncode == 2
