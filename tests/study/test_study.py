@@ -172,3 +172,13 @@ def _image_sources(page: str) -> list[str]:
 
     Parser().feed(page)
     return sources
+
+
+def test_non_finite_numbers_are_stored_as_standard_json(tmp_path):
+    record = {"key": "k", "study": "s", "variant": "gru", "task": "adding", "seed": 0, "status": "diverged",
+              "metrics": {"best_valid": float("nan"), "curve": [1, float("inf")]}}
+    with Store(tmp_path / "runs.sqlite") as store:
+        store.write(record)
+        assert store.records()[0]["metrics"] == {"best_valid": None, "curve": [1, None]}
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        assert db.execute("SELECT json_extract(record, '$.metrics.best_valid') FROM runs").fetchone() == (None,)

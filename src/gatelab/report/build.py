@@ -37,6 +37,11 @@ class Row:
     backends: str
 
 
+def _number(value: object) -> float:
+    """A stored metric (null where it was not finite) as a float."""
+    return math.nan if value is None else float(value)
+
+
 def _fmt(x: float) -> str:
     return "—" if not math.isfinite(x) else f"{x:.4g}"
 
@@ -59,7 +64,7 @@ def summarise(records: list[dict]) -> dict[str, dict]:
         first = next(iter(per_variant.values()))[0]
         task = get_task(task_name, **first["config"]["task"]["sizes"])
         metric, better_high = task.metric, task.higher_is_better
-        tests = {v: {r["seed"]: r["metrics"].get("test", math.nan) for r in rs if r["status"] == "ok"}
+        tests = {v: {r["seed"]: _number(r["metrics"].get("test")) for r in rs if r["status"] == "ok"}
                  for v, rs in per_variant.items()}
         rows = []
         for variant, rs in sorted(per_variant.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0])):
@@ -115,7 +120,7 @@ def _plots(summary: dict[str, dict], folder: Path) -> dict[str, str]:
             if not curves:
                 continue
             steps = [point[0] for point in curves[0]]
-            mean = [sum(c[i][2] for c in curves if len(c) > i) / sum(len(c) > i for c in curves)
+            mean = [sum(_number(c[i][2]) for c in curves if len(c) > i) / sum(len(c) > i for c in curves)
                     for i in range(len(steps))]
             ax.plot(steps, mean, label=variant, linewidth=2.2 if variant == REFERENCE else 1.2)
         task = part["task"]

@@ -7,6 +7,7 @@ record written is committed before the next run is handed out, and a rerun skips
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from pathlib import Path
@@ -50,7 +51,8 @@ class Store:
         with self._db:
             self._db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              (record["key"], record["study"], record["variant"], record["task"], record["seed"],
-                              record["status"], json.dumps(record, default=str), time.time()))
+                              record["status"], json.dumps(_finite(record), default=str, allow_nan=False),
+                              time.time()))
 
     def finished_keys(self) -> set[str]:
         rows = self._db.execute(f"SELECT key FROM runs WHERE status IN ({','.join('?' * len(FINISHED))})", FINISHED)
@@ -61,3 +63,15 @@ class Store:
         if study is not None:
             query, args = query + " WHERE study = ?", (study,)
         return [json.loads(text) for (text,) in self._db.execute(query + " ORDER BY written", args)]
+
+
+def _finite(value):
+    """The record with NaN and ±inf as null, so the stored text is standard JSON (SQLite's json functions and
+    other readers reject NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
