@@ -54,15 +54,22 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             console=console) as progress:
         bar = progress.add_task("runs", total=None)
+        flight = progress.add_task("in flight", total=None)
+        running: dict[str, str] = {}
 
         def on_event(kind: str, data: dict) -> None:
             if kind == "plan":
                 progress.update(bar, total=data["total"], completed=data["total"] - data["todo"])
                 if data["total"] > data["todo"]:
                     console.print(f"resuming: {data['total'] - data['todo']} runs already in the store")
+            elif kind == "start":
+                running[data["key"]] = f"{data['task']} {data['variant']} s{data['seed']}"
             else:
-                progress.update(bar, advance=1, description=f"{data['task']} {data['variant']} s{data['seed']}: "
-                                                            f"{data['status']}")
+                running.pop(data["key"], None)
+                progress.update(bar, advance=1, description=f"last: {data['task']} {data['variant']} "
+                                                            f"s{data['seed']} {data['status']}")
+            progress.update(flight, description="running: " + ", ".join(running.values())[:60],
+                            visible=bool(running))
 
         counts = run_study(spec, store, workers=args.workers, on_event=on_event)
     console.print("runs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

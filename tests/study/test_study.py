@@ -182,3 +182,32 @@ def test_non_finite_numbers_are_stored_as_standard_json(tmp_path):
         assert store.records()[0]["metrics"] == {"best_valid": None, "curve": [1, None]}
     with sqlite3.connect(tmp_path / "runs.sqlite") as db:
         assert db.execute("SELECT json_extract(record, '$.metrics.best_valid') FROM runs").fetchone() == (None,)
+
+
+def test_a_learning_rate_grid_compares_each_variant_at_its_best_rate(tmp_path):
+    from dataclasses import replace
+
+    from gatelab.report.build import summarise
+
+    spec = replace(TINY, learning_rates=(1e-4, 3e-2), seeds=2)
+    assert len(spec.runs()) == 2 * 2 * 2
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(spec, store, workers=1)
+        records = store.records()
+    rows = {row.variant: row for row in summarise(records)["parity"]["rows"]}
+    for variant, row in rows.items():
+        means = {}
+        for rate in (1e-4, 3e-2):
+            valid = [r["metrics"]["best_valid"] for r in records
+                     if r["variant"] == variant and r["config"]["train"]["learning_rate"] == rate]
+            means[rate] = sum(valid) / len(valid)
+        assert row.learning_rate == max(means, key=means.get), (variant, means)
+
+
+def test_the_report_prints_a_tasks_reference_beside_it(tmp_path):
+    spec = StudySpec("digits", ("gru",), (TaskConfig("digits"),), seeds=1, model=ModelConfig(hidden_size=8),
+                     train=TrainConfig(steps=5, batch_size=16, eval_every=5, eval_size=64))
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(spec, store, workers=1)
+    page = write_report(tmp_path / "runs.sqlite", tmp_path / "report").read_text()
+    assert "Reference: logistic regression on the flat image 0.9" in page

@@ -169,3 +169,16 @@ def test_narma10_draws_again_the_rows_that_blow_up():
     for _ in range(8):
         x, y = task.batch(32, g)
         assert torch.isfinite(y).all() and float(y.abs().max()) <= 10
+
+
+def test_mackey_glass_multi_step_targets_and_persistence():
+    one, four = get_task("mackey_glass", steps=40, length=3000), get_task("mackey_glass", steps=40, length=3000,
+                                                                         horizon=4)
+    x, y = four.batch(3, gen(), "test")
+    assert x.shape == y.shape == (3, 40, 1) and torch.equal(x[:, 4:], y[:, :-4])
+    assert four.trivial > one.trivial, "persistence gets worse further ahead"
+
+
+def test_digits_reference_is_reported_by_the_task():
+    assert set(get_task("digits").reference_metrics()) == {"logistic regression on the flat image"}
+    assert get_task("parity").reference_metrics() == {}

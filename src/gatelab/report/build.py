@@ -28,6 +28,7 @@ GROUPS = [("Removing r", ("gru_no_reset", "gru_reset_zero")),
 @dataclass(frozen=True)
 class Row:
     variant: str
+    learning_rate: float
     test: Interval
     success: float
     steps_to_criterion: float
@@ -63,6 +64,7 @@ def summarise(records: list[dict]) -> dict[str, dict]:
     for task_name, per_variant in by_task.items():
         first = next(iter(per_variant.values()))[0]
         task = get_task(task_name, **first["config"]["task"]["sizes"])
+        per_variant = {v: _best_rate(rs, task.higher_is_better) for v, rs in per_variant.items()}
         metric, better_high = task.metric, task.higher_is_better
         tests = {v: {r["seed"]: _number(r["metrics"].get("test")) for r in rs if r["status"] == "ok"}
                  for v, rs in per_variant.items()}
@@ -70,7 +72,7 @@ def summarise(records: list[dict]) -> dict[str, dict]:
         for variant, rs in sorted(per_variant.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0])):
             ok = [r for r in rs if r["status"] == "ok"]
             steps = [r["metrics"]["steps_to_criterion"] for r in ok if r["metrics"].get("steps_to_criterion")]
-            rows.append(Row(variant, interval(list(tests[variant].values())),
+            rows.append(Row(variant, rs[0]["config"]["train"]["learning_rate"], interval(list(tests[variant].values())),
                             sum(bool(r["metrics"].get("solved")) for r in ok) / len(rs),
                             sorted(steps)[len(steps) // 2] if steps else math.nan,
                             max((r["metrics"].get("parameters", 0) for r in rs), default=0),
@@ -88,9 +90,30 @@ def summarise(records: list[dict]) -> dict[str, dict]:
                     comparisons[variant] = diff
                     sentences.append(_sentence(task_name, metric, better_high, variant, reference,
                                                interval(list(tests[variant].values())), diff))
-        out[task_name] = {"task": task, "rows": rows, "comparisons": comparisons, "sentences": sentences,
+        references = next((r["metrics"].get("references") for rs in per_variant.values() for r in rs
+                           if r["metrics"].get("references")), {})
+        out[task_name] = {"task": task, "rows": rows, "references": references, "comparisons": comparisons, "sentences": sentences,
                           "curves": {v: [r["curve"] for r in rs if r["curve"]] for v, rs in per_variant.items()}}
     return out
+
+
+def _best_rate(records: list[dict], higher_is_better: bool) -> list[dict]:
+    """The records of the learning rate with the best mean validation metric (all, when there is one rate)."""
+    by_rate: dict[float, list[dict]] = defaultdict(list)
+    for r in records:
+        by_rate[r["config"]["train"]["learning_rate"]].append(r)
+    if len(by_rate) == 1:
+        return records
+
+    def score(rs: list[dict]) -> float:
+        values = [_number(r["metrics"].get("best_valid")) for r in rs if r["status"] == "ok"]
+        values = [v for v in values if math.isfinite(v)]
+        if not values:
+            return -math.inf
+        mean = sum(values) / len(values)
+        return mean if higher_is_better else -mean
+
+    return max(by_rate.values(), key=score)
 
 
 def _sentence(task: str, metric: str, better_high: bool, variant: str, reference: Interval, value: Interval,
@@ -158,18 +181,20 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
     body.append(f"</ul><p>{undecided} other comparisons could not be told apart from gru with these seeds.</p>")
     if command:
         body.append(f"<p>Reproduce with: <code>{html.escape(command)}</code></p>")
-    header = ["variant", "test (mean ± 95% CI)", "solved", "steps to criterion", "parameters", "s / run", "status",
+    header = ["variant", "learning rate", "test (mean ± 95% CI)", "solved", "steps to criterion", "parameters", "s / run", "status",
               "backend"]
     for task_name, part in summary.items():
         task = part["task"]
         md += [f"## {task_name}", "", f"*{isolates(task)}* Metric: {task.metric} ({'higher' if task.higher_is_better else 'lower'} is better); "
                f"trivial level {_fmt(task.trivial)}; solved {'≥' if task.higher_is_better else '<'} {_fmt(task.solved_at)}.", "",
+               *[f"Reference: {name} {_fmt(value)}." for name, value in part["references"].items()], "",
                "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         body += [f"<h2>{html.escape(task_name)}</h2>", f"<p><em>{html.escape(isolates(task))}</em> Metric: "
                  f"{task.metric}; trivial level {_fmt(task.trivial)}; solved at {_fmt(task.solved_at)}.</p>",
+                 *[f"<p>Reference: {html.escape(name)} {_fmt(value)}.</p>" for name, value in part["references"].items()],
                  "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
         for row in part["rows"]:
-            cells = [row.variant, _interval_text(row.test), f"{100 * row.success:.0f}%", _fmt(row.steps_to_criterion),
+            cells = [row.variant, f"{row.learning_rate:g}", _interval_text(row.test), f"{100 * row.success:.0f}%", _fmt(row.steps_to_criterion),
                      str(row.parameters), f"{row.seconds:.1f}", row.statuses, row.backends]
             md.append("| " + " | ".join(cells) + " |")
             body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

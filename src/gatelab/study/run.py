@@ -46,7 +46,8 @@ def execute_run(config_data: dict, study: str) -> dict:
             model.eval()
             with torch.no_grad():
                 value = task.evaluate(model(x), y)
-            metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False)
+            metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
+                           references=task.reference_metrics())
         record["metrics"] = metrics
         record["status"] = result.status
     except Exception:  # noqa: BLE001 — a failed run is a record, never a crashed study

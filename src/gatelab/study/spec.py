@@ -26,6 +26,8 @@ class StudySpec:
         train: the training config of every run (its seed is replaced per run).
         match_params: choose each variant's hidden size so that its parameter count is closest to the ``gru``'s
             on the same task (Chung et al. 2014), instead of the same hidden size.
+        learning_rates: a grid; when given, every variant is trained at each rate and the report compares each
+            variant at its best rate by the validation metric (so no variant loses by an ill-suited rate).
     """
 
     name: str
@@ -35,6 +37,7 @@ class StudySpec:
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     match_params: bool = True
+    learning_rates: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         for v in self.variants:
@@ -53,7 +56,8 @@ class StudySpec:
                     if self.match_params and variant != "gru":
                         hidden = matched_hidden_size(variant, task, self.model)
                     model = replace(self.model, variant=variant, hidden_size=hidden)
-                    runs.append(RunConfig(task, model, replace(self.train, seed=seed)))
+                    for rate in self.learning_rates or (self.train.learning_rate,):
+                        runs.append(RunConfig(task, model, replace(self.train, seed=seed, learning_rate=rate)))
         return runs
 
     def restricted(self, variants: list[str] | None = None, tasks: list[str] | None = None,
@@ -105,7 +109,7 @@ def load_study(source: str | Path) -> StudySpec:
 
 
 def study_from_dict(data: dict, default_name: str = "study") -> StudySpec:
-    allowed = {"name", "variants", "seeds", "match_params", "model", "train", "tasks"}
+    allowed = {"name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks"}
     for key in data:
         if key not in allowed:
             raise unknown_name("study key", key, sorted(allowed))
@@ -118,5 +122,5 @@ def study_from_dict(data: dict, default_name: str = "study") -> StudySpec:
     chosen = data.get("variants", "all")
     chosen = variants() if chosen == "all" else chosen
     return StudySpec(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
-                     data.get("match_params", True))
+                     data.get("match_params", True), tuple(data.get("learning_rates", ())))
 

@@ -60,6 +60,10 @@ class SequenceTask:
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         raise NotImplementedError
 
+    def reference_metrics(self) -> dict[str, float]:
+        """Non-recurrent references printed beside the task's results (none by default)."""
+        return {}
+
     def solved(self, value: float) -> bool:
         return value >= self.solved_at if self.higher_is_better else value < self.solved_at
 

@@ -87,12 +87,13 @@ def mackey_glass_series(length: int, tau: int = 17, dt: float = 0.1, warmup: int
 
 @dataclass(frozen=True)
 class MackeyGlassTask(SequenceTask):
-    """Isolates nothing in particular — a smooth chaotic control: one-step forecasting of the Mackey–Glass
-    series (τ = 17).
+    """Isolates nothing in particular — a smooth chaotic control: forecasting the Mackey–Glass series (τ = 17)
+    ``horizon`` steps ahead.
 
     One series of ``length`` samples (deterministic), standardised by its training part, split 70/15/15 in time;
-    a batch is random windows of ``steps`` from one split; input x_t, target x_{t+1} at every step. Metric: NRMSE;
-    the trivial level is persistence (x̂_{t+1} = x_t) on the same split; solved below a fifth of it.
+    a batch is random windows of ``steps`` from one split; input x_t, target x_{t+horizon} at every step
+    (``horizon=1``: one-step; larger: multi-step, direct). Metric: NRMSE; the trivial level is persistence
+    (x̂_{t+horizon} = x_t) on the test split; solved below a fifth of it.
     """
 
     name = "mackey_glass"
@@ -100,9 +101,11 @@ class MackeyGlassTask(SequenceTask):
     metric = "nrmse"
     steps: int = 100
     length: int = 6000
+    horizon: int = 1
 
     def __post_init__(self) -> None:
         check_positive_int("steps", self.steps)
+        check_positive_int("horizon", self.horizon)
         if self.length < 10 * self.steps:
             raise ValueError(f"length: expected at least 10·steps = {10 * self.steps}, got {self.length}")
 
@@ -119,14 +122,15 @@ class MackeyGlassTask(SequenceTask):
 
     @property
     def trivial(self) -> float:
-        test = self.series("test")
-        return math.sqrt(float((test[1:] - test[:-1]).pow(2).mean())) / float(test[1:].std())
+        test, h = self.series("test"), self.horizon
+        return math.sqrt(float((test[h:] - test[:-h]).pow(2).mean())) / float(test[h:].std())
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         """x (B, T, 1), y (B, T, 1): windows of the split."""
         g = checked_stream(generator, split)
         series = self.series(split)
-        starts = torch.randint(0, len(series) - self.steps - 1, (size,), generator=g)
-        index = starts.unsqueeze(1) + torch.arange(self.steps + 1)
+        h = self.horizon
+        starts = torch.randint(0, len(series) - self.steps - h, (size,), generator=g)
+        index = starts.unsqueeze(1) + torch.arange(self.steps + h)
         windows = series[index].float()
-        return windows[:, :-1, None], windows[:, 1:, None]
+        return windows[:, :self.steps, None], windows[:, h:, None]
