@@ -56,7 +56,7 @@ def _adding_batch(size: int, steps: int, g: torch.Generator) -> tuple[Tensor, Te
 
 
 @dataclass(frozen=True)
-class PaddedAddingTask(SequenceTask):
+class PaddedAddingTask(AddingTask):
     """Isolates whether z acts as a learned time step: the adding problem with blank steps inserted at random.
 
     An adding sequence of ``steps`` real steps is spread over ``steps + blanks`` steps; a blank step is all
@@ -72,14 +72,9 @@ class PaddedAddingTask(SequenceTask):
     blanks: int = 30
 
     def __post_init__(self) -> None:
-        check_positive_int("steps", self.steps)
-        if self.blanks < 0:
+        super().__post_init__()
+        if isinstance(self.blanks, bool) or not isinstance(self.blanks, int) or self.blanks < 0:
             raise bad_argument("blanks", "a non-negative int", self.blanks)
-
-    input_size = property(lambda self: 2)
-    output_size = property(lambda self: 1)
-    trivial = property(lambda self: 2.0 / 12.0)
-    solved_at = property(lambda self: 0.01)
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         """x (B, steps + blanks, 2), y (B, 1)."""

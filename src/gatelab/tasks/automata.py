@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
@@ -31,7 +32,22 @@ class _RunningTask(SequenceTask):
 
 
 @dataclass(frozen=True)
-class ParityTask(_RunningTask):
+class _RunningSumTask(_RunningTask):
+    """The running sum of symbols in {0, …, modulus − 1} modulo ``modulus``, labelled at every step."""
+
+    modulus: ClassVar[int] = 2
+    input_size = property(lambda self: self.modulus)
+    output_size = property(lambda self: self.modulus)
+    trivial = property(lambda self: 1.0 / self.modulus)
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        g = checked_stream(generator, split)
+        symbols = torch.randint(0, self.modulus, (size, self.length(split)), generator=g)
+        return one_hot(symbols, self.modulus), symbols.cumsum(1) % self.modulus
+
+
+@dataclass(frozen=True)
+class ParityTask(_RunningSumTask):
     """Isolates whether the candidate must depend on h (r ≠ 0): the running parity (XOR) of a bit stream.
 
     Input: bits one-hot (2). Target at every step: XOR of all bits so far. Trained on ``steps``, tested on
@@ -39,18 +55,11 @@ class ParityTask(_RunningTask):
     """
 
     name = "parity"
-    input_size = property(lambda self: 2)
-    output_size = property(lambda self: 2)
-    trivial = property(lambda self: 0.5)
-
-    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
-        g = checked_stream(generator, split)
-        bits = torch.randint(0, 2, (size, self.length(split)), generator=g)
-        return one_hot(bits, 2), bits.cumsum(1) % 2
+    modulus = 2
 
 
 @dataclass(frozen=True)
-class Mod3Task(_RunningTask):
+class Mod3Task(_RunningSumTask):
     """Isolates whether the multiplicative x·h interaction that r provides matters beyond r ≡ 1: the running sum
     of symbols in {0, 1, 2} modulo 3.
 
@@ -59,14 +68,7 @@ class Mod3Task(_RunningTask):
     """
 
     name = "mod3"
-    input_size = property(lambda self: 3)
-    output_size = property(lambda self: 3)
-    trivial = property(lambda self: 1.0 / 3.0)
-
-    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
-        g = checked_stream(generator, split)
-        symbols = torch.randint(0, 3, (size, self.length(split)), generator=g)
-        return one_hot(symbols, 3), symbols.cumsum(1) % 3
+    modulus = 3
 
 
 @dataclass(frozen=True)
