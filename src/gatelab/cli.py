@@ -71,9 +71,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             progress.update(flight, description="running: " + ", ".join(running.values())[:60],
                             visible=bool(running))
 
+        store.set_meta("command", "gatelab " + shlex.join(sys.argv[1:]))
         counts = run_study(spec, store, workers=args.workers, on_event=on_event)
     console.print("runs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-    index = write_report(out / "runs.sqlite", out / "report", command="gatelab " + shlex.join(sys.argv[1:]))
+    index = write_report(out / "runs.sqlite", out / "report")
     console.print(f"report: {index}")
     return 0
 

@@ -140,6 +140,11 @@ def test_sigkill_loses_no_finished_run_and_repeats_none(tmp_path):
     assert len(after) == 8
     assert all(after[key] == written for key, written in survived.items()), "no finished run was repeated"
     assert (out / "report" / "index.html").exists()
+    shutil.rmtree(out / "report")
+    rewritten = subprocess.run([sys.executable, "-m", "gatelab.cli", "report", str(out)], capture_output=True,
+                               text=True, timeout=120)
+    assert rewritten.returncode == 0, rewritten.stderr
+    assert f"explain --study {study}" in (out / "report" / "report.md").read_text(), "the command is in the store"
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")

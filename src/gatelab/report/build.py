@@ -161,11 +161,13 @@ def _plots(summary: dict[str, dict], folder: Path) -> dict[str, str]:
 
 
 def write_report(store_path: str | Path, folder: str | Path, command: str = "") -> Path:
-    """Read the store, write the report into ``folder``; return the path of ``index.html``."""
+    """Read the store, write the report into ``folder``; return the path of ``index.html``. The reproducing
+    command is ``command``, else the one the study stored."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with Store(store_path) as store:
         records = store.records()
+        command = command or store.meta("command") or ""
     summary = summarise(records)
     plots = _plots(summary, folder)
     md, body = ["# What the update gate and the reset gate did in this study", ""], []

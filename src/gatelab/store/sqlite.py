@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS runs (
     status    TEXT NOT NULL,
     record    TEXT NOT NULL,
     written   REAL NOT NULL
-)
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 """
 FINISHED = ("ok", "diverged")   # a failed run is retried by the next invocation; these are not
 
@@ -34,7 +35,7 @@ class Store:
         self._db = sqlite3.connect(self.path, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
+        self._db.executescript(SCHEMA)
         self._db.commit()
 
     def close(self) -> None:
@@ -53,6 +54,15 @@ class Store:
                              (record["key"], record["study"], record["variant"], record["task"], record["seed"],
                               record["status"], json.dumps(_finite(record), default=str, allow_nan=False),
                               time.time()))
+
+    def set_meta(self, name: str, value: str) -> None:
+        """Study-level facts (e.g. the command that reproduces it), so the report needs nothing but the store."""
+        with self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    def meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
 
     def finished_keys(self) -> set[str]:
         rows = self._db.execute(f"SELECT key FROM runs WHERE status IN ({','.join('?' * len(FINISHED))})", FINISHED)
