@@ -1,0 +1,12 @@
+"""Why each gate matters: gradient flow through time, gate statistics and time scales, clamp tests.
+
+Pure functions of a layer (or a trained model) and a batch; they run the layer's first (layer, direction) with
+the reference cell step, so they apply to every registered variant (a diagnostic that does not apply says so).
+"""
+
+from .clamp import CLAMPS, clamp_tests, clamped
+from .flow import StateTrace, loss_gradient_profile, state_sensitivity, trace_states
+from .gates import GateStatistics, gate_statistics
+
+__all__ = ["CLAMPS", "GateStatistics", "StateTrace", "clamp_tests", "clamped", "gate_statistics",
+           "loss_gradient_profile", "state_sensitivity", "trace_states"]

@@ -1,0 +1,95 @@
+"""Diagnostics on cases whose answer is known in closed form."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import gatelab
+from gatelab.diagnostics import clamp_tests, clamped, gate_statistics, loss_gradient_profile, state_sensitivity
+from gatelab.layers import SequenceModel
+from gatelab.registry import get_task
+
+
+def test_constant_update_gate_gives_a_geometric_profile_of_one_minus_c():
+    """z ≡ c (gates read only their bias) and U_h = 0: ∂h_T/∂h_t = (1 − c)^(T−t) · I exactly."""
+    c, T = 0.3, 12
+    layer = gatelab.GRU(2, 4, batch_first=True, variant="gru_gates_bias", dtype=torch.float64)
+    with torch.no_grad():
+        p = layer.seed_params()
+        p["b_z"].fill_(math.log(c / (1 - c)))                                 # σ(b_z) = c
+        p["U_h"].zero_()
+    x = torch.randn(3, T, 2, dtype=torch.float64)
+    profile = state_sensitivity(layer, x)
+    expected = torch.tensor([(1 - c) ** (T - 1 - t) for t in range(T)], dtype=torch.float64)
+    assert torch.allclose(profile, expected, rtol=1e-12, atol=0)
+
+
+def test_rnn_with_scaled_orthogonal_recurrence_has_the_expected_geometric_profile():
+    """Linear rnn, U = s·Q (Q orthogonal): ‖uᵀ ∂h_T/∂h_t‖ = s^(T−t) for a unit u."""
+    s, T, H = 0.8, 10, 6
+    layer = gatelab.GRU(2, H, batch_first=True, variant="rnn", candidate_activation="identity",
+                        dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(H, H, dtype=torch.float64))
+    with torch.no_grad():
+        layer.seed_params()["U_h"].copy_(s * q)
+    profile = state_sensitivity(layer, torch.randn(2, T, 2, dtype=torch.float64))
+    expected = torch.tensor([s ** (T - 1 - t) for t in range(T)], dtype=torch.float64)
+    assert torch.allclose(profile, expected, rtol=1e-10)
+
+
+def test_time_scale_of_a_constant_update_gate_is_one_over_c():
+    c = 0.05
+    layer = gatelab.GRU(2, 3, batch_first=True, variant="gru_gates_bias", dtype=torch.float64)
+    with torch.no_grad():
+        layer.seed_params()["b_z"].fill_(math.log(c / (1 - c)))
+    stats = gate_statistics(layer, torch.randn(4, 9, 2, dtype=torch.float64))
+    assert torch.allclose(stats.time_scale, torch.full((3,), 1 / c, dtype=torch.float64))
+    assert stats.z.shape == (9, 4, 3) and stats.r.shape == (9, 4, 3)
+
+
+def test_gate_statistics_say_what_a_variant_lacks():
+    stats = gate_statistics(gatelab.GRU(2, 3, batch_first=True, variant="gru_no_update"), torch.randn(2, 5, 2))
+    assert stats.z is None and stats.time_scale is None and stats.r is not None
+    assert 0.0 <= stats.r_closed <= 1.0 and 0.0 <= stats.r_open <= 1.0
+    with pytest.raises(ValueError, match="expected a GRU-family variant"):
+        gate_statistics(gatelab.LSTM(2, 3, batch_first=True), torch.randn(2, 5, 2))
+
+
+def test_clamping_r_to_one_changes_nothing_when_r_is_already_saturated_at_one():
+    torch.manual_seed(0)
+    task = get_task("adding", steps=10)
+    model = SequenceModel("gru", 2, 8, 1).double()
+    with torch.no_grad():
+        p = model.rnn.seed_params()
+        p["W_r"].zero_()
+        p["U_r"].zero_()
+        p["b_r"].fill_(60.0)                                                 # σ(60) = 1 in float64
+    x, y = task.batch(16, torch.Generator().manual_seed(1))
+    results = clamp_tests(model, task, x.double(), y.double())
+    assert results["r=1"] == pytest.approx(results["none"], abs=1e-15)
+    assert results["r=0"] != pytest.approx(results["none"], abs=1e-6)      # and r ≡ 0 does change something
+
+
+def test_clamped_layers_keep_the_trained_parameters_and_leave_the_original_alone():
+    layer = gatelab.GRU(3, 4)
+    before = {k: v.clone() for k, v in layer.seed_params().items()}
+    for clamp in ("r=1", "r=0", "z=1", "U_h=0"):
+        out = clamped(layer, clamp)
+        for name, view in out.seed_params().items():
+            expected = torch.zeros_like(view) if (clamp == "U_h=0" and name == "U_h") else before[name]
+            assert torch.equal(view, expected), (clamp, name)
+    assert all(torch.equal(v, before[k]) for k, v in layer.seed_params().items())
+    with pytest.raises(ValueError, match="clamp: expected one of"):
+        clamped(layer, "r=2")
+
+
+def test_loss_gradient_profile_of_a_model_reading_its_last_state():
+    torch.manual_seed(0)
+    model = SequenceModel("gru_no_update", 2, 8, 1)
+    x, y = get_task("adding", steps=30).batch(8, torch.Generator().manual_seed(0))
+    profile = loss_gradient_profile(model, x, y, torch.nn.functional.mse_loss)
+    assert profile.shape == (30,) and torch.all(profile > 0)
+    assert profile[0] < profile[-1], "without a carry path the gradient fades going back in time"
