@@ -40,6 +40,11 @@ def test_a_study_runs_stores_resumes_and_reports(tmp_path):
     images = _image_sources(page)
     assert images and all((index.parent / src).exists() for src in images)
     assert "On parity, gru_reset_zero" in page and "Reproduce with" in page
+    assert "Why — parity" in page and (index.parent / "flow_parity.png").exists()
+    gru = next(r for r in records if r["variant"] == "gru")
+    assert len(gru["diagnostics"]["sensitivity"]) == 12                    # one value per step of the test split
+    assert set(gru["diagnostics"]["clamps"]) == {"none", "r=1", "r=0", "z=1", "U_h=0"}
+    assert "clamps" not in next(r for r in records if r["variant"] == "gru_reset_zero")["diagnostics"]
     assert (tmp_path / "report" / "report.md").exists()
 
 

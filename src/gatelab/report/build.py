@@ -92,9 +92,43 @@ def summarise(records: list[dict]) -> dict[str, dict]:
                                                interval(list(tests[variant].values())), diff))
         references = next((r["metrics"].get("references") for rs in per_variant.values() for r in rs
                            if r["metrics"].get("references")), {})
-        out[task_name] = {"task": task, "rows": rows, "references": references, "comparisons": comparisons, "sentences": sentences,
+        why = _why(per_variant, task.metric)
+        sentences += why["sentences"]
+        out[task_name] = {"task": task, "rows": rows, "references": references, "why": why, "comparisons": comparisons, "sentences": sentences,
                           "curves": {v: [r["curve"] for r in rs if r["curve"]] for v, rs in per_variant.items()}}
     return out
+
+
+def _why(per_variant: dict[str, list[dict]], metric: str) -> dict:
+    """Diagnostics across seeds: mean sensitivity profiles, gru's clamp tests, median time-scale quartiles."""
+    profiles, scales = {}, {}
+    for variant, rs in per_variant.items():
+        curves = [r.get("diagnostics", {}).get("sensitivity") for r in rs if r["status"] == "ok"]
+        curves = [c for c in curves if c]
+        if curves:
+            profiles[variant] = [sum(_number(c[i]) for c in curves) / len(curves) for i in range(len(curves[0]))]
+        quartiles = [r.get("diagnostics", {}).get("time_scale_quartiles") for r in rs]
+        quartiles = [q for q in quartiles if q]
+        if quartiles:
+            scales[variant] = [sorted(q[i] for q in quartiles)[len(quartiles) // 2] for i in range(3)]
+    clamp_runs = [r.get("diagnostics", {}).get("clamps") for r in per_variant.get(REFERENCE, [])]
+    clamp_runs = [c for c in clamp_runs if c]
+    clamps = {k: interval([_number(c[k]) for c in clamp_runs]) for k in clamp_runs[0]} if clamp_runs else {}
+    sentences = []
+    if REFERENCE in profiles:
+        lag = len(profiles[REFERENCE]) - 1
+        reference = profiles[REFERENCE][0]
+        for variant, profile in sorted(profiles.items()):
+            if variant != REFERENCE and reference > 0 and profile[0] < 1e-3 * reference:
+                sentences.append(f"Why: {variant}'s last state keeps {profile[0]:.1e} of a signal from {lag} steps "
+                                 f"back, against {reference:.2g} for gru — its gradient vanishes.")
+    if clamps:
+        base = clamps["none"].mean
+        parts = [f"{k}: {_fmt(v.mean)}" for k, v in clamps.items() if k != "none"]
+        sentences.append(f"Why: on 64 test sequences the trained gru's {metric} is {_fmt(base)}; clamped without "
+                         "retraining — "
+                         + ", ".join(parts) + ".")
+    return {"profiles": profiles, "time_scales": scales, "clamps": clamps, "sentences": sentences}
 
 
 def _best_rate(records: list[dict], higher_is_better: bool) -> list[dict]:
@@ -157,7 +191,45 @@ def _plots(summary: dict[str, dict], folder: Path) -> dict[str, str]:
         fig.savefig(folder / name, dpi=110)
         plt.close(fig)
         files[task_name] = name
+        profiles = part["why"]["profiles"]
+        if profiles:
+            fig, ax = plt.subplots(figsize=(6.4, 3.6))
+            for variant, profile in sorted(profiles.items()):
+                lags = list(range(len(profile) - 1, -1, -1))
+                ax.semilogy(lags, [max(v, 1e-30) for v in profile], label=variant,
+                            linewidth=2.2 if variant == REFERENCE else 1.2)
+            ax.set_xlabel("steps back from the last state")
+            ax.set_ylabel("‖uᵀ ∂h_T/∂h_t‖")
+            ax.set_title(f"{task_name}: how far back the last state reaches")
+            ax.legend(fontsize=7, ncol=2)
+            fig.tight_layout()
+            fig.savefig(folder / f"flow_{task_name}.png", dpi=110)
+            plt.close(fig)
+            files[f"flow:{task_name}"] = f"flow_{task_name}.png"
     return files
+
+
+def _why_section(task_name: str, why: dict, flow_plot: str | None) -> tuple[list[str], list[str]]:
+    """Markdown and HTML of the "Why" part of a task: gradient flow, gru's clamp tests, time scales."""
+    md, body = [f"### Why — {task_name}", ""], [f"<h3>Why — {html.escape(task_name)}</h3>"]
+    if flow_plot:
+        md += [f"![gradient flow]({flow_plot})", ""]
+        body.append(f'<img src="{flow_plot}" alt="gradient flow of {html.escape(task_name)}">')
+    if why["clamps"]:
+        head = "| gru clamped (no retraining) | " + " | ".join(why["clamps"]) + " |"
+        row = "| test metric | " + " | ".join(_interval_text(v) for v in why["clamps"].values()) + " |"
+        md += [head, "|---|" + "---|" * len(why["clamps"]), row, ""]
+        body.append("<table><tr><th>gru clamped (no retraining)</th>" + "".join(
+            f"<th>{html.escape(k)}</th>" for k in why["clamps"]) + "</tr><tr><td>test metric</td>" + "".join(
+            f"<td>{_interval_text(v)}</td>" for v in why["clamps"].values()) + "</tr></table>")
+    if why["time_scales"]:
+        md += ["| variant | time scale τ = 1/mean z: quartiles over units (steps) |", "|---|---|"]
+        md += [f"| {v} | {' / '.join(_fmt(x) for x in q)} |" for v, q in sorted(why["time_scales"].items())]
+        md.append("")
+        body.append("<table><tr><th>variant</th><th>time scale τ = 1/mean z (quartiles over units, steps)</th></tr>"
+                    + "".join(f"<tr><td>{v}</td><td>{' / '.join(_fmt(x) for x in q)}</td></tr>"
+                              for v, q in sorted(why["time_scales"].items())) + "</table>")
+    return md, body
 
 
 def write_report(store_path: str | Path, folder: str | Path, command: str = "") -> Path:
@@ -204,6 +276,9 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
         md += ["", f"![learning curves]({plots[task_name]})", ""] + [f"- {s}" for s in part["sentences"]] + [""]
         body.append(f'<img src="{plots[task_name]}" alt="learning curves of {html.escape(task_name)}">')
         body.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in part["sentences"]) + "</ul>")
+        why_md, why_html = _why_section(task_name, part["why"], plots.get(f"flow:{task_name}"))
+        md += why_md
+        body += why_html
     (folder / "report.md").write_text("\n".join(md) + "\n")
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>gatelab report</title><style>"
             "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"

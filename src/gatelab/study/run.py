@@ -15,6 +15,7 @@ import torch
 
 from .. import __version__
 from ..config import RunConfig
+from ..diagnostics import clamp_tests, gate_statistics, state_sensitivity
 from ..layers import SequenceModel
 from ..train import train
 
@@ -48,9 +49,32 @@ def execute_run(config_data: dict, study: str) -> dict:
                 value = task.evaluate(model(x), y)
             metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
                            references=task.reference_metrics())
+            record["diagnostics"] = diagnose(model, task, x[:64], y[:64])
         record["metrics"] = metrics
         record["status"] = result.status
     except Exception:  # noqa: BLE001 — a failed run is a record, never a crashed study
         record["traceback"] = traceback.format_exc()
     record["seconds"] = time.perf_counter() - start
     return record
+
+
+def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Compact diagnostics of a trained model on a test batch: the state-sensitivity profile through time, gate
+    summaries, and (for ``gru``) the clamp tests. A diagnostic that does not apply is absent, one that fails
+    leaves its error message (the run itself stands)."""
+    out: dict = {}
+    try:
+        with torch.enable_grad():
+            out["sensitivity"] = state_sensitivity(model.rnn, x).tolist()
+        if model.rnn.options.spec.family == "gru":
+            stats = gate_statistics(model.rnn, x)
+            if stats.time_scale is not None:
+                out["time_scale_quartiles"] = torch.quantile(stats.time_scale, torch.tensor([0.25, 0.5, 0.75],
+                                                             dtype=stats.time_scale.dtype)).tolist()
+            if stats.r is not None:
+                out["r_closed"], out["r_open"] = stats.r_closed, stats.r_open
+        if model.rnn.options.variant == "gru":
+            out["clamps"] = clamp_tests(model, task, x, y)
+    except Exception as error:  # noqa: BLE001 — diagnostics never fail a finished run
+        out["error"] = repr(error)
+    return out
