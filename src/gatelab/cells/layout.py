@@ -131,14 +131,6 @@ class CellLayout:
             views["b_hh"] = params.bias_hh
         return views
 
-    def seed_names(self) -> list[str]:
-        names = [f"W_{b}" for b in self.ih_blocks] + [f"U_{b}" for b in self.hh_blocks]
-        if self.bias:
-            names += [f"b_{b}" for b in self.blocks]
-        if self.has_bias_hh:
-            names.append("b_hh")
-        return names
-
     # ---- what the time loop needs ---------------------------------------------------------------------------
     def input_bias(self, params: CellParams) -> Tensor | None:
         """The bias rows of the blocks that read x: folded into the hoisted input projection."""
