@@ -179,6 +179,63 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    from .config import RunConfig
+    from .diagnostics import clamp_tests, gate_statistics, state_sensitivity
+    from .diagnostics.plots import write_diagnostic_plots
+    from .store import Store
+    from .study.run import test_batch, train_run
+
+    store_path = Path(args.dir) / "runs.sqlite"
+    if not store_path.exists():
+        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(args.dir)!r}")
+    with Store(store_path) as store:
+        record = store.find(args.key)
+    config = RunConfig.from_dict(record["config"])
+    console = Console()
+    console.print(f"[bold]{record['key']}[/]: {config.model.variant} on {config.task.name}, seed {config.train.seed} "
+                  f"— retraining from its config (deterministic on the CPU)")
+    model, task, _ = train_run(config)
+    x, y = test_batch(config, task)
+    model.eval()
+    with torch.no_grad():
+        value = task.evaluate(model(x), y)
+    stored = record["metrics"].get("test")
+    console.print(f"test {task.metric}: {value:.6g} (stored {stored}); reproduced: "
+                  f"{'yes' if stored is not None and value == stored else 'no'}")
+    sample_x = x[:64]
+    with torch.enable_grad():
+        profile = state_sensitivity(model.rnn, sample_x)
+    table = Table(title="how much of a unit signal at the last state reaches back")
+    table.add_column("steps back", justify="right")
+    table.add_column("‖uᵀ ∂h_T/∂h_t‖", justify="right")
+    for back in sorted({0, 1, 5, 10, 25, 50, 100, len(profile) - 1} & set(range(len(profile)))):
+        table.add_row(str(back), f"{float(profile[len(profile) - 1 - back]):.3e}")
+    console.print(table)
+    stats = gate_statistics(model.rnn, sample_x) if model.rnn.options.spec.family == "gru" else None
+    if stats is not None and stats.time_scale is not None:
+        q = torch.quantile(stats.time_scale, torch.tensor([0.1, 0.5, 0.9], dtype=stats.time_scale.dtype)).tolist()
+        console.print(f"time scales τ = 1/mean z over units: 10% {q[0]:.3g}, median {q[1]:.3g}, 90% {q[2]:.3g} steps")
+    if stats is not None and stats.r is not None:
+        console.print(f"reset gate: r < 0.1 in {100 * stats.r_closed:.1f}%, r > 0.9 in {100 * stats.r_open:.1f}% "
+                      "of (unit, step)")
+    if config.model.variant == "gru":
+        clamps = clamp_tests(model, task, sample_x, y[:64])
+        console.print("clamped without retraining: " + ", ".join(f"{k} {v:.4g}" for k, v in clamps.items()))
+    else:
+        console.print("clamp tests: only for variant 'gru' (they remove one of its gates)")
+    out = Path(args.dir) / "diagnose" / record["key"]
+    for path in write_diagnostic_plots(profile, stats, out):
+        console.print(f"wrote {path}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse already exits 2; keep it terse and traceback-free
         self.print_usage(sys.stderr)
@@ -203,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--tasks", nargs="+", metavar="NAME", help="only these tasks of the study")
     explain.add_argument("--seeds", type=int, choices=range(1, 101), metavar="N", help="seeds per (variant, task)")
     explain.set_defaults(run=_cmd_explain)
+
+    diagnose = commands.add_parser("diagnose", help="retrain one stored run from its config and print its diagnostics")
+    diagnose.add_argument("dir", metavar="DIR", help="the study folder")
+    diagnose.add_argument("key", metavar="KEY", help="a run key (or a unique prefix), as in the store")
+    diagnose.set_defaults(run=_cmd_diagnose)
 
     report = commands.add_parser("report", help="rewrite DIR/report from the store in DIR alone")
     report.add_argument("dir", metavar="DIR")

@@ -221,3 +221,19 @@ def test_the_report_prints_a_tasks_reference_beside_it(tmp_path):
         run_study(spec, store, workers=1)
     page = write_report(tmp_path / "runs.sqlite", tmp_path / "report").read_text()
     assert "Reference: logistic regression on the flat image 0.9" in page
+
+
+def test_diagnose_rebuilds_a_stored_run_exactly_and_writes_its_plots(tmp_path):
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(TINY, store, workers=1)
+        key = next(r["key"] for r in store.records() if r["variant"] == "gru")
+    result = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(tmp_path), key[:10]],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "reproduced: yes" in result.stdout and "clamped without retraining" in result.stdout
+    for name in ("flow.png", "gate_z.png", "gate_r.png", "time_scales.png"):
+        assert (tmp_path / "diagnose" / key / name).exists()
+    missing = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(tmp_path), "zzzz"],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "KEY: expected the prefix of exactly one run key" in missing.stderr
+    assert "Traceback" not in missing.stderr

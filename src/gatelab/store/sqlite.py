@@ -68,6 +68,15 @@ class Store:
         rows = self._db.execute(f"SELECT key FROM runs WHERE status IN ({','.join('?' * len(FINISHED))})", FINISHED)
         return {key for (key,) in rows}
 
+    def find(self, key_prefix: str) -> dict:
+        """The record whose key starts with ``key_prefix`` (unique), or a ValueError naming the candidates."""
+        rows = self._db.execute("SELECT key, record FROM runs WHERE key LIKE ?", (key_prefix + "%",)).fetchall()
+        if len(rows) != 1:
+            sample = [key for key, _ in rows[:5]]
+            raise ValueError(f"KEY: expected the prefix of exactly one run key, got {key_prefix!r} "
+                             f"({len(rows)} matches{': ' + ', '.join(sample) if sample else ''})")
+        return json.loads(rows[0][1])
+
     def records(self, study: str | None = None) -> list[dict]:
         query, args = "SELECT record FROM runs", ()
         if study is not None:

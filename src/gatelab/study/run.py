@@ -30,11 +30,7 @@ def execute_run(config_data: dict, study: str) -> dict:
               "versions": {"gatelab": __version__, "torch": torch.__version__,
                            "python": platform.python_version()}}
     try:
-        task = config.task.build()
-        torch.manual_seed(config.train.seed)
-        model = SequenceModel(config.model.variant, task.input_size, config.model.hidden_size, task.output_size,
-                              num_layers=config.model.num_layers, readout=task.readout, reset=config.model.reset)
-        result = train(model, task, config.train)
+        model, task, result = train_run(config)
         record["curve"] = [list(point) for point in result.curve]
         record["backend"] = model.rnn.last_backend
         metrics = {"parameters": sum(p.numel() for p in model.parameters()), "steps_done": result.steps_done,
@@ -42,8 +38,7 @@ def execute_run(config_data: dict, study: str) -> dict:
                    "metric": task.metric, "higher_is_better": task.higher_is_better, "trivial": task.trivial,
                    "solved_at": task.solved_at}
         if result.status == "ok":
-            x, y = task.batch(max(config.train.eval_size, 512),
-                              torch.Generator().manual_seed(config.train.seed + 2_000_003), "test")
+            x, y = test_batch(config, task)
             model.eval()
             with torch.no_grad():
                 value = task.evaluate(model(x), y)
@@ -56,6 +51,22 @@ def execute_run(config_data: dict, study: str) -> dict:
         record["traceback"] = traceback.format_exc()
     record["seconds"] = time.perf_counter() - start
     return record
+
+
+def train_run(config: RunConfig):
+    """Build and train the model of ``config``: (model, task, TrainResult). Deterministic on the CPU, so a
+    stored run's model can be rebuilt from its config alone (``gatelab diagnose``)."""
+    task = config.task.build()
+    torch.manual_seed(config.train.seed)
+    model = SequenceModel(config.model.variant, task.input_size, config.model.hidden_size, task.output_size,
+                          num_layers=config.model.num_layers, readout=task.readout, reset=config.model.reset)
+    return model, task, train(model, task, config.train)
+
+
+def test_batch(config: RunConfig, task) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fixed test batch of a run."""
+    return task.batch(max(config.train.eval_size, 512), torch.Generator().manual_seed(config.train.seed + 2_000_003),
+                      "test")
 
 
 def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> dict:
