@@ -93,3 +93,29 @@ def test_loss_gradient_profile_of_a_model_reading_its_last_state():
     profile = loss_gradient_profile(model, x, y, torch.nn.functional.mse_loss)
     assert profile.shape == (30,) and torch.all(profile > 0)
     assert profile[0] < profile[-1], "without a carry path the gradient fades going back in time"
+
+
+def test_jacobian_spectrum_of_a_constant_update_gate_is_one_minus_c():
+    """z ≡ c, U_h = 0: ∂h_t/∂h_{t−1} = (1 − c)·I, so every singular value and the spectral radius are 1 − c."""
+    from gatelab.diagnostics import jacobian_spectrum
+
+    c = 0.25
+    layer = gatelab.GRU(2, 4, variant="gru_gates_bias", dtype=torch.float64)
+    with torch.no_grad():
+        layer.seed_params()["b_z"].fill_(math.log(c / (1 - c)))
+        layer.seed_params()["U_h"].zero_()
+    spectrum = jacobian_spectrum(layer, torch.randn(6, 2, dtype=torch.float64))
+    assert torch.allclose(spectrum.spectral_radius, torch.full((6,), 1 - c, dtype=torch.float64))
+    assert torch.allclose(spectrum.singular_values, torch.full((6, 3), 1 - c, dtype=torch.float64))
+
+
+def test_jacobian_spectrum_of_a_linear_rnn_is_that_of_its_recurrence():
+    from gatelab.diagnostics import jacobian_spectrum
+
+    layer = gatelab.GRU(2, 5, variant="rnn", candidate_activation="identity", dtype=torch.float64)
+    u = layer.seed_params()["U_h"].detach()
+    spectrum = jacobian_spectrum(layer, torch.randn(3, 2, dtype=torch.float64))
+    assert torch.allclose(spectrum.spectral_radius, torch.linalg.eigvals(u).abs().max().expand(3))
+    assert torch.allclose(spectrum.singular_values[0], torch.linalg.svdvals(u)[:3])
+    lstm = jacobian_spectrum(gatelab.LSTM(2, 5, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64))
+    assert lstm.singular_values.shape == (3, 3)

@@ -7,6 +7,7 @@ the reference cell step, so they apply to every registered variant (a diagnostic
 from .clamp import CLAMPS, clamp_tests, clamped
 from .flow import StateTrace, loss_gradient_profile, state_sensitivity, trace_states
 from .gates import GateStatistics, gate_statistics
+from .jacobian import JacobianSpectrum, jacobian_spectrum
 
-__all__ = ["CLAMPS", "GateStatistics", "StateTrace", "clamp_tests", "clamped", "gate_statistics",
-           "loss_gradient_profile", "state_sensitivity", "trace_states"]
+__all__ = ["CLAMPS", "GateStatistics", "JacobianSpectrum", "StateTrace", "clamp_tests", "clamped",
+           "gate_statistics", "jacobian_spectrum", "loss_gradient_profile", "state_sensitivity", "trace_states"]

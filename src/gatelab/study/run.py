@@ -15,7 +15,7 @@ import torch
 
 from .. import __version__
 from ..config import RunConfig
-from ..diagnostics import clamp_tests, gate_statistics, state_sensitivity
+from ..diagnostics import clamp_tests, gate_statistics, jacobian_spectrum, state_sensitivity
 from ..layers import SequenceModel
 from ..train import train
 
@@ -30,7 +30,11 @@ def execute_run(config_data: dict, study: str) -> dict:
               "versions": {"gatelab": __version__, "torch": torch.__version__,
                            "python": platform.python_version()}}
     try:
-        model, task, result = train_run(config)
+        model, task = build_run(config)
+        x_probe, _ = test_batch(config, task)
+        with torch.enable_grad():
+            initial_sensitivity = state_sensitivity(model.rnn, x_probe[:64]).tolist()  # before any training step
+        result = train(model, task, config.train)
         record["curve"] = [list(point) for point in result.curve]
         record["backend"] = model.rnn.last_backend
         metrics = {"parameters": sum(p.numel() for p in model.parameters()), "steps_done": result.steps_done,
@@ -44,7 +48,7 @@ def execute_run(config_data: dict, study: str) -> dict:
                 value = task.evaluate(model(x), y)
             metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
                            references=task.reference_metrics())
-            record["diagnostics"] = diagnose(model, task, x[:64], y[:64])
+            record["diagnostics"] = {"sensitivity_init": initial_sensitivity, **diagnose(model, task, x[:64], y[:64])}
         record["metrics"] = metrics
         record["status"] = result.status
     except Exception:  # noqa: BLE001 — a failed run is a record, never a crashed study
@@ -56,11 +60,17 @@ def execute_run(config_data: dict, study: str) -> dict:
 def train_run(config: RunConfig):
     """Build and train the model of ``config``: (model, task, TrainResult). Deterministic on the CPU, so a
     stored run's model can be rebuilt from its config alone (``gatelab diagnose``)."""
+    model, task = build_run(config)
+    return model, task, train(model, task, config.train)
+
+
+def build_run(config: RunConfig):
+    """The task and the freshly initialised model of ``config`` (seeded by the config)."""
     task = config.task.build()
     torch.manual_seed(config.train.seed)
     model = SequenceModel(config.model.variant, task.input_size, config.model.hidden_size, task.output_size,
                           num_layers=config.model.num_layers, readout=task.readout, reset=config.model.reset)
-    return model, task, train(model, task, config.train)
+    return model, task
 
 
 def test_batch(config: RunConfig, task) -> tuple[torch.Tensor, torch.Tensor]:
@@ -77,6 +87,8 @@ def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> di
     try:
         with torch.enable_grad():
             out["sensitivity"] = state_sensitivity(model.rnn, x).tolist()
+        spectrum = jacobian_spectrum(model.rnn, x[0])
+        out["spectral_radius_median"] = float(spectrum.spectral_radius.median())
         if model.rnn.options.spec.family == "gru":
             stats = gate_statistics(model.rnn, x)
             if stats.time_scale is not None:
