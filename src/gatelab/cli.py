@@ -79,15 +79,21 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
+def _study_store(folder: str):
+    """The store of a study folder, or the CLI's usual error."""
     from pathlib import Path
 
+    store = Path(folder) / "runs.sqlite"
+    if not store.exists():
+        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(folder)!r}")
+    return store
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    store = Path(args.dir) / "runs.sqlite"
-    if not store.exists():
-        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(args.dir)!r}")
-    print(f"report: {write_report(store, Path(args.dir) / 'report')}")
+    store = _study_store(args.dir)
+    print(f"report: {write_report(store, store.parent / 'report')}")
     return 0
 
 
@@ -122,6 +128,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
@@ -158,7 +166,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                     c = next(c for c in chosen if c.label == row.label)
                     size = sizes[[str(s) for s in sizes].index(row.size)]
                     progress.update(memory, advance=1, description=f"peak memory {row.label}")
-                    rows[i] = type(row)(**{**row.__dict__, "peak_mb": peak_memory_mb(c, size)})
+                    rows[i] = dataclasses.replace(row, peak_mb=peak_memory_mb(c, size))
     for key in dict.fromkeys((r.size, r.mode) for r in rows):
         table = Table(title=f"{key[0]}, {key[1]} — medians; ratios against torch.nn.GRU in the same run")
         for column in ("module", "backend", "ms", "× torch", "GFLOP/s", "% ceiling") + (("peak MiB",) if args.memory else ()):
@@ -180,21 +188,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     import torch
     from rich.console import Console
     from rich.table import Table
 
     from .config import RunConfig
-    from .diagnostics import clamp_tests, gate_statistics, state_sensitivity
+    from .diagnostics import gate_statistics
     from .diagnostics.plots import write_diagnostic_plots
     from .store import Store
-    from .study.run import test_batch, train_run
+    from .study.run import diagnose, test_batch, train_run
 
-    store_path = Path(args.dir) / "runs.sqlite"
-    if not store_path.exists():
-        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(args.dir)!r}")
+    store_path = _study_store(args.dir)
     with Store(store_path) as store:
         record = store.find(args.key)
     config = RunConfig.from_dict(record["config"])
@@ -209,29 +213,29 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     stored = record["metrics"].get("test")
     console.print(f"test {task.metric}: {value:.6g} (stored {stored}); reproduced: "
                   f"{'yes' if stored is not None and value == stored else 'no'}")
-    sample_x = x[:64]
-    with torch.enable_grad():
-        profile = state_sensitivity(model.rnn, sample_x)
+    found = diagnose(model, task, x[:64], y[:64])                            # what every study run stores
+    if "error" in found:
+        raise ValueError(f"KEY: diagnostics failed for this run: {found['error']}")
+    profile = torch.tensor(found["sensitivity"])
     table = Table(title="how much of a unit signal at the last state reaches back")
     table.add_column("steps back", justify="right")
     table.add_column("‖uᵀ ∂h_T/∂h_t‖", justify="right")
     for back in sorted({0, 1, 5, 10, 25, 50, 100, len(profile) - 1} & set(range(len(profile)))):
         table.add_row(str(back), f"{float(profile[len(profile) - 1 - back]):.3e}")
     console.print(table)
-    stats = gate_statistics(model.rnn, sample_x) if model.rnn.options.spec.family == "gru" else None
-    if stats is not None and stats.time_scale is not None:
-        q = torch.quantile(stats.time_scale, torch.tensor([0.1, 0.5, 0.9], dtype=stats.time_scale.dtype)).tolist()
-        console.print(f"time scales τ = 1/mean z over units: 10% {q[0]:.3g}, median {q[1]:.3g}, 90% {q[2]:.3g} steps")
-    if stats is not None and stats.r is not None:
-        console.print(f"reset gate: r < 0.1 in {100 * stats.r_closed:.1f}%, r > 0.9 in {100 * stats.r_open:.1f}% "
-                      "of (unit, step)")
-    if config.model.variant == "gru":
-        clamps = clamp_tests(model, task, sample_x, y[:64])
-        console.print("clamped without retraining: " + ", ".join(f"{k} {v:.4g}" for k, v in clamps.items()))
+    console.print(f"median spectral radius of ∂h_t/∂h_(t-1): {found['spectral_radius_median']:.3g}")
+    if "time_scale_quartiles" in found:
+        q = found["time_scale_quartiles"]
+        console.print(f"time scales τ = 1/mean z over units: quartiles {q[0]:.3g} / {q[1]:.3g} / {q[2]:.3g} steps")
+    if "r_closed" in found:
+        console.print(f"reset gate: r < 0.1 in {100 * found['r_closed']:.1f}%, r > 0.9 in "
+                      f"{100 * found['r_open']:.1f}% of (unit, step)")
+    if "clamps" in found:
+        console.print("clamped without retraining: " + ", ".join(f"{k} {v:.4g}" for k, v in found["clamps"].items()))
     else:
         console.print("clamp tests: only for variant 'gru' (they remove one of its gates)")
-    out = Path(args.dir) / "diagnose" / record["key"]
-    for path in write_diagnostic_plots(profile, stats, out):
+    stats = gate_statistics(model.rnn, x[:64]) if model.rnn.options.spec.family == "gru" else None
+    for path in write_diagnostic_plots(profile, stats, store_path.parent / "diagnose" / record["key"]):
         console.print(f"wrote {path}")
     return 0
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from .gru import GateValues, gru_gates, gru_plan, gru_step, gru_step_weights
+from .gru import GateValues, gru_gates, gru_mix, gru_plan, gru_step, gru_step_weights
 from .layout import CellLayout, CellParams
 from .lstm import lstm_step
 from .options import CellOptions
@@ -31,5 +31,5 @@ def bind_step(layout: CellLayout, params: CellParams) -> Step:
     return lambda xw, state: (gru_step(xw, state[0], weights, plan),)
 
 
-__all__ = ["CellLayout", "CellOptions", "CellParams", "GateValues", "State", "Step", "bind_step", "gru_gates", "gru_plan",
-           "gru_step", "gru_step_weights", "lstm_step"]
+__all__ = ["CellLayout", "CellOptions", "CellParams", "GateValues", "State", "Step", "bind_step", "gru_gates", "gru_mix",
+           "gru_plan", "gru_step", "gru_step_weights", "lstm_step"]

@@ -141,6 +141,11 @@ def gru_step(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> Tensor:
     Shapes: xw (B, n_x·H), h (B, H) → (B, H). See :func:`gru_gates` for the arguments.
     """
     z, _, candidate = gru_gates(xw, h, w, plan)
+    return gru_mix(h, z, candidate, plan)
+
+
+def gru_mix(h: Tensor, z: Tensor | None, candidate: Tensor, plan: GRUPlan) -> Tensor:
+    """The update of :func:`gru_step` from the gate values: h_t from h_{t-1}, z_t and ĥ_t (each (B, H))."""
     if z is None:
         return candidate                                                     # z ≡ 1
     if not plan.carry:

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..cells import gru_gates, gru_plan, gru_step_weights
+from ..cells import gru_gates, gru_mix, gru_plan, gru_step_weights
 from ..layers import GRU
 
 
@@ -42,10 +42,7 @@ def gate_statistics(layer: GRU, x: Tensor) -> GateStatistics:
     for t in range(x.shape[1]):
         xw = F.linear(x[:, t], params.weight_ih, layout.input_bias(params))
         z, r, candidate = gru_gates(xw, h, weights, plan)
-        if z is None:
-            h = candidate
-        else:
-            h = z * candidate + (1 - z) * h if plan.carry else z * candidate
+        h = gru_mix(h, z, candidate, plan)
         zs.append(z)
         rs.append(r)
     z_all = torch.stack(zs) if zs[0] is not None else None
