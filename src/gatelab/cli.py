@@ -196,7 +196,8 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     from .diagnostics import gate_statistics
     from .diagnostics.plots import write_diagnostic_plots
     from .store import Store
-    from .study.run import diagnose, test_batch, train_run
+    from .study.run import build_run, diagnose, diagnose_initial, test_batch
+    from .train import train
 
     store_path = _study_store(args.dir)
     with Store(store_path) as store:
@@ -205,37 +206,48 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     console = Console()
     console.print(f"[bold]{record['key']}[/]: {config.model.variant} on {config.task.name}, seed {config.train.seed} "
                   f"— retraining from its config (deterministic on the CPU)")
-    model, task, _ = train_run(config)
+    model, task = build_run(config)
     x, y = test_batch(config, task)
+    initial = diagnose_initial(model, x[:64])
+    train(model, task, config.train)
     model.eval()
     with torch.no_grad():
         value = task.evaluate(model(x), y)
     stored = record["metrics"].get("test")
     console.print(f"test {task.metric}: {value:.6g} (stored {stored}); reproduced: "
                   f"{'yes' if stored is not None and value == stored else 'no'}")
-    found = diagnose(model, task, x[:64], y[:64])                            # what every study run stores
+    found = {**initial, **diagnose(model, task, x[:64], y[:64])}            # what every study run stores
     if "error" in found:
         raise ValueError(f"KEY: diagnostics failed for this run: {found['error']}")
-    profile = torch.tensor(found["sensitivity"])
-    table = Table(title="how much of a unit signal at the last state reaches back")
-    table.add_column("steps back", justify="right")
-    table.add_column("‖uᵀ ∂h_T/∂h_t‖", justify="right")
+    profile, start = found["sensitivity"], found.get("sensitivity_init")
+    table = Table(title="how much of a unit signal at the last state reaches back: ‖uᵀ ∂h_T/∂h_t‖")
+    for column in ("steps back", "at initialisation", "trained"):
+        table.add_column(column, justify="right")
     for back in sorted({0, 1, 5, 10, 25, 50, 100, len(profile) - 1} & set(range(len(profile)))):
-        table.add_row(str(back), f"{float(profile[len(profile) - 1 - back]):.3e}")
+        at = len(profile) - 1 - back
+        table.add_row(str(back), f"{start[at]:.3e}" if start else "—", f"{profile[at]:.3e}")
     console.print(table)
-    console.print(f"median spectral radius of ∂h_t/∂h_(t-1): {found['spectral_radius_median']:.3g}")
+    init_radius = found.get("spectral_radius_init")
+    console.print(f"median spectral radius of ∂h_t/∂h_(t-1): {found['spectral_radius_median']:.3g} trained"
+                  + (f", {sorted(init_radius)[len(init_radius) // 2]:.3g} at initialisation" if init_radius else ""))
     if "time_scale_quartiles" in found:
         q = found["time_scale_quartiles"]
-        console.print(f"time scales τ = 1/mean z over units: quartiles {q[0]:.3g} / {q[1]:.3g} / {q[2]:.3g} steps")
+        console.print(f"time scales τ over units: quartiles {q[0]:.3g} / {q[1]:.3g} / {q[2]:.3g} steps")
     if "r_closed" in found:
         console.print(f"reset gate: r < 0.1 in {100 * found['r_closed']:.1f}%, r > 0.9 in "
                       f"{100 * found['r_open']:.1f}% of (unit, step)")
+    if "smoothing" in found:
+        fit = found["smoothing"]
+        console.print(f"exponential smoothing with the trained z explains {100 * fit['explained_variance']:.1f}% of "
+                      f"the states' variance ({100 * fit['clamp_explained_variance']:.1f}% with r ≡ 0 before fitting)")
+    else:
+        console.print("exponential-smoothing distance: does not apply (no update gate with a carry path)")
     if "clamps" in found:
         console.print("clamped without retraining: " + ", ".join(f"{k} {v:.4g}" for k, v in found["clamps"].items()))
     else:
         console.print("clamp tests: only for variant 'gru' (they remove one of its gates)")
-    stats = gate_statistics(model.rnn, x[:64]) if model.rnn.options.spec.family == "gru" else None
-    for path in write_diagnostic_plots(profile, stats, store_path.parent / "diagnose" / record["key"]):
+    stats = gate_statistics(model.rnn, x[:64])
+    for path in write_diagnostic_plots(found, stats, store_path.parent / "diagnose" / record["key"]):
         console.print(f"wrote {path}")
     return 0
 

@@ -54,8 +54,37 @@ def test_gate_statistics_say_what_a_variant_lacks():
     stats = gate_statistics(gatelab.GRU(2, 3, batch_first=True, variant="gru_no_update"), torch.randn(2, 5, 2))
     assert stats.z is None and stats.time_scale is None and stats.r is not None
     assert 0.0 <= stats.r_closed <= 1.0 and 0.0 <= stats.r_open <= 1.0
-    with pytest.raises(ValueError, match="expected a GRU-family variant"):
-        gate_statistics(gatelab.LSTM(2, 3, batch_first=True), torch.randn(2, 5, 2))
+    assert set(gate_statistics(gatelab.GRU(2, 3, batch_first=True, variant="mgu"), torch.randn(2, 5, 2)).gates) \
+        == {"z", "r"}                                                       # MGU's r is its z
+    assert gate_statistics(gatelab.GRU(2, 3, batch_first=True, variant="rnn"), torch.randn(2, 5, 2)).gates == {}
+
+
+def test_lstm_time_scale_of_a_constant_forget_gate_is_one_over_one_minus_f():
+    f = 0.9
+    layer = gatelab.LSTM(2, 3, batch_first=True, dtype=torch.float64)
+    with torch.no_grad():
+        p = layer.seed_params()
+        p["W_f"].zero_()
+        p["U_f"].zero_()
+        p["b_f"].fill_(math.log(f / (1 - f)))
+    stats = gate_statistics(layer, torch.randn(4, 7, 2, dtype=torch.float64))
+    assert set(stats.gates) == {"i", "f", "o"} and stats.gates["i"].shape == (7, 4, 3)
+    assert torch.allclose(stats.time_scale, torch.full((3,), 1 / (1 - f), dtype=torch.float64))
+    assert stats.z is None and stats.r_closed is None
+
+
+def test_gate_values_are_those_the_layer_computes():
+    """Recomputed from the gates: the GRU update with the recorded z reproduces the layer's own states."""
+    layer = gatelab.GRU(3, 5, batch_first=True, variant="gru_reset_zero", dtype=torch.float64)
+    x = torch.randn(2, 6, 3, dtype=torch.float64)
+    out, _ = layer(x)
+    p = layer.seed_params()
+    stats = gate_statistics(layer, x)
+    h = torch.zeros(2, 5, dtype=torch.float64)
+    for t in range(6):
+        candidate = torch.tanh(x[:, t] @ p["W_h"].T + p["b_h"])
+        h = (1 - stats.z[t]) * h + stats.z[t] * candidate
+        assert torch.allclose(h, out[:, t], atol=1e-12)
 
 
 def test_clamping_r_to_one_changes_nothing_when_r_is_already_saturated_at_one():
@@ -119,3 +148,47 @@ def test_jacobian_spectrum_of_a_linear_rnn_is_that_of_its_recurrence():
     assert torch.allclose(spectrum.singular_values[0], torch.linalg.svdvals(u)[:3])
     lstm = jacobian_spectrum(gatelab.LSTM(2, 5, dtype=torch.float64), torch.randn(3, 2, dtype=torch.float64))
     assert lstm.singular_values.shape == (3, 3)
+
+
+def test_smoothing_explains_all_of_a_unit_whose_candidate_reads_only_the_input():
+    """r ≡ 0 units and min_gru are exponential smoothings: explained variance 1 before any fitting."""
+    from gatelab.diagnostics import smoothing_fit
+
+    x = torch.randn(4, 15, 2, dtype=torch.float64)
+    for variant in ("gru_reset_zero", "min_gru"):
+        fit = smoothing_fit(gatelab.GRU(2, 6, batch_first=True, variant=variant, dtype=torch.float64), x)
+        assert fit.clamp_explained_variance == pytest.approx(1.0, abs=1e-12)
+        assert fit.explained_variance == pytest.approx(1.0, abs=1e-9)
+        assert torch.allclose(fit.per_unit, torch.ones(6), atol=1e-6)
+    gru = gatelab.GRU(2, 6, batch_first=True, reset="before", dtype=torch.float64)
+    with torch.no_grad():
+        gru.seed_params()["U_h"].zero_()                                     # the candidate no longer reads h
+    assert smoothing_fit(gru, x).clamp_explained_variance == pytest.approx(1.0, abs=1e-12)
+
+
+def test_smoothing_cannot_explain_a_candidate_driven_by_its_past():
+    """A unit whose candidate mostly follows h (large U_h, small W_h) leaves much unexplained; the fit only
+    improves on the r ≡ 0 clamp."""
+    from gatelab.diagnostics import smoothing_fit
+
+    torch.manual_seed(0)
+    layer = gatelab.GRU(1, 8, batch_first=True, reset="before", dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.randn(8, 8, dtype=torch.float64))
+    with torch.no_grad():
+        p = layer.seed_params()
+        p["U_h"].copy_(3.0 * q)
+        p["W_h"].mul_(0.1)
+        p["W_r"].zero_(), p["U_r"].zero_(), p["b_r"].fill_(20.0)            # r ≈ 1: the past enters ĥ fully
+    fit = smoothing_fit(layer, torch.randn(8, 40, 1, dtype=torch.float64))
+    assert fit.explained_variance < 0.6
+    assert fit.explained_variance >= fit.clamp_explained_variance - 1e-12
+
+
+def test_smoothing_says_where_it_does_not_apply():
+    from gatelab.diagnostics import smoothing_fit
+
+    for variant, why in (("rnn", "no update gate"), ("gru_no_update", "no update gate"), ("gru_no_carry", "no carry")):
+        with pytest.raises(ValueError, match=why):
+            smoothing_fit(gatelab.GRU(2, 3, batch_first=True, variant=variant), torch.randn(2, 4, 2))
+    with pytest.raises(ValueError, match="no update gate"):
+        smoothing_fit(gatelab.LSTM(2, 3, batch_first=True), torch.randn(2, 4, 2))

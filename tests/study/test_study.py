@@ -44,7 +44,18 @@ def test_a_study_runs_stores_resumes_and_reports(tmp_path):
     gru = next(r for r in records if r["variant"] == "gru")
     assert len(gru["diagnostics"]["sensitivity"]) == 12                    # one value per step of the test split
     assert set(gru["diagnostics"]["clamps"]) == {"none", "r=1", "r=0", "z=1", "U_h=0"}
-    assert "clamps" not in next(r for r in records if r["variant"] == "gru_reset_zero")["diagnostics"]
+    reset_zero = next(r for r in records if r["variant"] == "gru_reset_zero")["diagnostics"]
+    assert "clamps" not in reset_zero and "heatmaps" not in reset_zero
+    assert reset_zero["smoothing"]["explained_variance"] == pytest.approx(1.0, abs=1e-6)   # it is a smoothing
+    diagnostics = gru["diagnostics"]
+    assert len(diagnostics["sensitivity_init"]) == len(diagnostics["spectral_radius"]) == 12
+    assert len(diagnostics["spectral_radius_init"]) == 12 and len(diagnostics["time_scales"]) == 8
+    assert 0.0 <= diagnostics["smoothing"]["explained_variance"] <= 1.0
+    assert set(diagnostics["heatmaps"]) == {"z", "r"} and len(diagnostics["heatmaps"]["z"]) == 8      # units × steps
+    assert len(diagnostics["heatmaps"]["z"][0]) == 12
+    for kind in ("flow", "timescales", "gates"):
+        assert f"{kind}_parity.png" in images
+    assert "variance explained by exponential smoothing" in page and "exponential smoothing of the input" in page
     assert (tmp_path / "report" / "report.md").exists()
 
 
@@ -231,7 +242,7 @@ def test_diagnose_rebuilds_a_stored_run_exactly_and_writes_its_plots(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "reproduced: yes" in result.stdout and "clamped without retraining" in result.stdout
-    for name in ("flow.png", "gate_z.png", "gate_r.png", "time_scales.png"):
+    for name in ("flow.png", "spectrum.png", "gate_z.png", "gate_r.png", "time_scales.png"):
         assert (tmp_path / "diagnose" / key / name).exists()
     missing = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(tmp_path), "zzzz"],
                              capture_output=True, text=True, timeout=120)

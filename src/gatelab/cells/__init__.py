@@ -11,7 +11,7 @@ from torch import Tensor
 
 from .gru import GateValues, gru_gates, gru_mix, gru_plan, gru_step, gru_step_weights
 from .layout import CellLayout, CellParams
-from .lstm import lstm_step
+from .lstm import LSTMGates, lstm_gates, lstm_step
 from .options import CellOptions
 
 State = tuple[Tensor, ...]
@@ -32,4 +32,4 @@ def bind_step(layout: CellLayout, params: CellParams) -> Step:
 
 
 __all__ = ["CellLayout", "CellOptions", "CellParams", "GateValues", "State", "Step", "bind_step", "gru_gates", "gru_mix",
-           "gru_plan", "gru_step", "gru_step_weights", "lstm_step"]
+           "gru_plan", "gru_step", "gru_step_weights", "LSTMGates", "lstm_gates", "lstm_step"]

@@ -8,46 +8,63 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..cells import gru_gates, gru_mix, gru_plan, gru_step_weights
-from ..layers import GRU
+from ..cells import gru_gates, gru_mix, gru_plan, gru_step_weights, lstm_gates
+from ..layers import GRU, LSTM
 
 
 @dataclass(frozen=True)
 class GateStatistics:
-    """Gates of layer 0 over a batch (seed convention: z is the share of the new candidate).
+    """Gates of layer 0 (first direction) over a batch.
 
     Attributes:
-        z, r: (T, B, H) gate values, or None where the variant has no such gate.
-        time_scale: (H,) τ_i = 1 / mean_t z_i — small z keeps the past, so τ is the unit's memory in steps;
-            None without z.
+        gates: name → (T, B, H) values: ``z`` and ``r`` for the GRU family (absent where the variant has no
+            such gate), ``i``, ``f`` and ``o`` for the LSTM.
+        time_scale: (H,) the steps each unit keeps its past: τ_i = 1 / mean_t z_i in the seed's convention
+            (z is the share of the new candidate, so small z = long memory), τ_i = 1 / mean_t (1 − f_i) for
+            the LSTM (1 − f is the share of the cell state it forgets). None without such a gate.
         r_closed, r_open: the share of (unit, step) pairs with r < 0.1 and with r > 0.9; None without r.
     """
 
-    z: Tensor | None
-    r: Tensor | None
+    gates: dict[str, Tensor]
     time_scale: Tensor | None
     r_closed: float | None
     r_open: float | None
 
+    @property
+    def z(self) -> Tensor | None:
+        return self.gates.get("z")
+
+    @property
+    def r(self) -> Tensor | None:
+        return self.gates.get("r")
+
 
 @torch.no_grad()
-def gate_statistics(layer: GRU, x: Tensor) -> GateStatistics:
-    """Run layer 0 over batch-first ``x`` (B, T, I) and collect z and r at every step."""
-    if layer.options.spec.family != "gru":
-        raise ValueError(f"layer: expected a GRU-family variant (gates z, r), got {layer.options.variant!r}")
+def gate_statistics(layer: GRU | LSTM, x: Tensor) -> GateStatistics:
+    """Run layer 0 over batch-first ``x`` (B, T, I) and collect its gates at every step."""
     layout, params = layer.layouts[0], layer.cell_params(0, 0)
-    weights, plan = gru_step_weights(layout, params), gru_plan(layout)
+    xw_all = F.linear(x, params.weight_ih, layout.input_bias(params))        # (B, T, ·)
     h = x.new_zeros(x.shape[0], layout.hidden_size)
-    zs, rs = [], []
+    steps: dict[str, list[Tensor]] = {}
+    if layout.options.spec.family == "lstm":
+        c = torch.zeros_like(h)
+        for t in range(x.shape[1]):
+            i, f, g, o = lstm_gates(xw_all[:, t], h, params.weight_hh, layout.sigma, layout.phi)
+            c = f * c + i * g
+            h = o * layout.phi(c)
+            for name, value in (("i", i), ("f", f), ("o", o)):
+                steps.setdefault(name, []).append(value)
+        gates = {name: torch.stack(values) for name, values in steps.items()}
+        return GateStatistics(gates, 1.0 / (1.0 - gates["f"]).mean(dim=(0, 1)), None, None)
+    weights, plan = gru_step_weights(layout, params), gru_plan(layout)
     for t in range(x.shape[1]):
-        xw = F.linear(x[:, t], params.weight_ih, layout.input_bias(params))
-        z, r, candidate = gru_gates(xw, h, weights, plan)
+        z, r, candidate = gru_gates(xw_all[:, t], h, weights, plan)
         h = gru_mix(h, z, candidate, plan)
-        zs.append(z)
-        rs.append(r)
-    z_all = torch.stack(zs) if zs[0] is not None else None
-    r_all = torch.stack(rs) if rs[0] is not None else None
-    time_scale = 1.0 / z_all.mean(dim=(0, 1)) if z_all is not None else None
-    return GateStatistics(z_all, r_all, time_scale,
-                          float((r_all < 0.1).float().mean()) if r_all is not None else None,
-                          float((r_all > 0.9).float().mean()) if r_all is not None else None)
+        for name, value in (("z", z), ("r", r)):
+            if value is not None:
+                steps.setdefault(name, []).append(value)
+    gates = {name: torch.stack(values) for name, values in steps.items()}
+    r = gates.get("r")
+    return GateStatistics(gates, 1.0 / gates["z"].mean(dim=(0, 1)) if "z" in gates else None,
+                          float((r < 0.1).float().mean()) if r is not None else None,
+                          float((r > 0.9).float().mean()) if r is not None else None)

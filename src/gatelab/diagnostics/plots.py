@@ -1,15 +1,16 @@
-"""Plots of one run's diagnostics: gradient flow, gate heatmaps of one sequence, the time-scale histogram."""
+"""Plots of one run's diagnostics: gradient flow and the step Jacobian's spectral radius (at initialisation and
+trained), gate heatmaps of one sequence, the time-scale histogram."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from torch import Tensor
-
 from .gates import GateStatistics
 
 
-def write_diagnostic_plots(profile: Tensor, stats: GateStatistics | None, folder: Path) -> list[Path]:
+def write_diagnostic_plots(found: dict, stats: GateStatistics | None, folder: Path) -> list[Path]:
+    """``found``: the diagnostics a study run stores (``sensitivity``, ``spectral_radius`` and their ``_init``
+    twins); ``stats``: the trained layer's gates on the test batch. Returns the files written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -24,18 +25,29 @@ def write_diagnostic_plots(profile: Tensor, stats: GateStatistics | None, folder
         fig.savefig(written[-1], dpi=110)
         plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    steps = len(profile)
-    ax.semilogy(range(steps - 1, -1, -1), profile.clamp_min(1e-30).tolist())
-    ax.set_xlabel("steps back from the last state")
-    ax.set_ylabel("‖uᵀ ∂h_T/∂h_t‖")
-    save(fig, "flow.png")
-    if stats is not None:
-        for name, gate in (("z", stats.z), ("r", stats.r)):
-            if gate is None:
+    for key, label, name, log in (("sensitivity", "‖uᵀ ∂h_T/∂h_t‖", "flow.png", True),
+                                  ("spectral_radius", "spectral radius of ∂h_t/∂h_(t−1)", "spectrum.png", False)):
+        if key not in found:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 3.4))
+        for values, style, when in ((found.get(f"{key}_init"), "--", "at initialisation"), (found[key], "-", "trained")):
+            if not values:
                 continue
+            if key == "sensitivity":
+                x_axis, x_label = range(len(values) - 1, -1, -1), "steps back from the last state"
+            else:
+                x_axis, x_label = range(1, len(values) + 1), "time step t (first test sequence)"
+            (ax.semilogy if log else ax.plot)(list(x_axis), [max(v, 1e-30) if log else v for v in values],
+                                              style, label=when)
+        ax.set_xlabel(x_label)
+        ax.set_ylabel(label)
+        ax.legend(fontsize=8)
+        save(fig, name)
+    if stats is not None:
+        for name, gate in stats.gates.items():
             fig, ax = plt.subplots(figsize=(6, 3.4))
-            image = ax.imshow(gate[:, 0].T.tolist(), aspect="auto", vmin=0, vmax=1, cmap="viridis")
+            image = ax.imshow(gate[:, 0].T.tolist(), aspect="auto", vmin=0, vmax=1, cmap="viridis",
+                              interpolation="nearest")
             ax.set_xlabel("time step (first test sequence)")
             ax.set_ylabel("unit")
             ax.set_title(f"{name} over units × time")
@@ -44,7 +56,7 @@ def write_diagnostic_plots(profile: Tensor, stats: GateStatistics | None, folder
         if stats.time_scale is not None:
             fig, ax = plt.subplots(figsize=(6, 3.4))
             ax.hist(stats.time_scale.tolist(), bins=20)
-            ax.set_xlabel("time scale τ = 1 / mean z (steps)")
+            ax.set_xlabel("time scale τ (steps)")
             ax.set_ylabel("units")
             save(fig, "time_scales.png")
     return written

@@ -23,6 +23,8 @@ GROUPS = [("Removing r", ("gru_no_reset", "gru_reset_zero")),
           ("Removing z or the carry", ("gru_no_update", "gru_no_carry")),
           ("Simpler units", ("min_gru", "mgu", "gru_gates_h", "gru_gates_bias", "rnn")),
           ("The other gated unit", ("lstm",))]
+# An exponential smoothing "explains" a unit when it explains at least this share of its states' variance.
+SMOOTH_ENOUGH = 0.9
 
 
 @dataclass(frozen=True)
@@ -92,43 +94,89 @@ def summarise(records: list[dict]) -> dict[str, dict]:
                                                interval(list(tests[variant].values())), diff))
         references = next((r["metrics"].get("references") for rs in per_variant.values() for r in rs
                            if r["metrics"].get("references")), {})
-        why = _why(per_variant, task.metric)
+        why = _why(per_variant, task.metric, comparisons, better_high)
         sentences += why["sentences"]
         out[task_name] = {"task": task, "rows": rows, "references": references, "why": why, "comparisons": comparisons, "sentences": sentences,
                           "curves": {v: [r["curve"] for r in rs if r["curve"]] for v, rs in per_variant.items()}}
     return out
 
 
-def _why(per_variant: dict[str, list[dict]], metric: str) -> dict:
-    """Diagnostics across seeds: mean sensitivity profiles, gru's clamp tests, median time-scale quartiles."""
-    profiles, scales = {}, {}
+def _mean_profile(runs: list[dict], key: str) -> list[float] | None:
+    """The mean over seeds of a per-step diagnostic (None when no run stored it)."""
+    curves = [r.get("diagnostics", {}).get(key) for r in runs if r["status"] == "ok"]
+    curves = [c for c in curves if c]
+    if not curves:
+        return None
+    return [sum(_number(c[i]) for c in curves) / len(curves) for i in range(min(map(len, curves)))]
+
+
+def _median(values: list[float]) -> float:
+    values = sorted(v for v in values if math.isfinite(v))
+    return values[len(values) // 2] if values else math.nan
+
+
+def _why(per_variant: dict[str, list[dict]], metric: str, comparisons: dict[str, Interval],
+         better_high: bool) -> dict:
+    """Diagnostics across seeds, per variant: the gradient-flow profiles at initialisation and trained, the median
+    spectral radius of the step Jacobian, the units' time scales, the exponential-smoothing distance; gru's
+    clamp tests and the gate heatmaps of its first seed; and the sentences that cite them."""
+    profiles, profiles_init, radius, scales, units, smoothing = {}, {}, {}, {}, {}, {}
     for variant, rs in per_variant.items():
-        curves = [r.get("diagnostics", {}).get("sensitivity") for r in rs if r["status"] == "ok"]
-        curves = [c for c in curves if c]
-        if curves:
-            profiles[variant] = [sum(_number(c[i]) for c in curves) / len(curves) for i in range(len(curves[0]))]
-        quartiles = [r.get("diagnostics", {}).get("time_scale_quartiles") for r in rs]
-        quartiles = [q for q in quartiles if q]
+        ok = [r for r in rs if r["status"] == "ok"]
+        diagnostics = [r.get("diagnostics", {}) for r in ok]
+        if (profile := _mean_profile(ok, "sensitivity")) is not None:
+            profiles[variant] = profile
+        if (profile := _mean_profile(ok, "sensitivity_init")) is not None:
+            profiles_init[variant] = profile
+        radius[variant] = (_median([_median([_number(v) for v in d.get("spectral_radius_init", [])])
+                                    for d in diagnostics]),
+                           _median([_number(d.get("spectral_radius_median")) for d in diagnostics]))
+        quartiles = [d["time_scale_quartiles"] for d in diagnostics if d.get("time_scale_quartiles")]
         if quartiles:
-            scales[variant] = [sorted(q[i] for q in quartiles)[len(quartiles) // 2] for i in range(3)]
-    clamp_runs = [r.get("diagnostics", {}).get("clamps") for r in per_variant.get(REFERENCE, [])]
-    clamp_runs = [c for c in clamp_runs if c]
+            scales[variant] = [_median([q[i] for q in quartiles]) for i in range(3)]
+            units[variant] = [_number(v) for d in diagnostics for v in d.get("time_scales", [])]
+        fits = [d["smoothing"] for d in diagnostics if d.get("smoothing")]
+        if fits:
+            smoothing[variant] = interval([_number(f["explained_variance"]) for f in fits])
+    reference_runs = [r for r in per_variant.get(REFERENCE, []) if r["status"] == "ok"]
+    clamp_runs = [c for r in reference_runs if (c := r.get("diagnostics", {}).get("clamps"))]
     clamps = {k: interval([_number(c[k]) for c in clamp_runs]) for k in clamp_runs[0]} if clamp_runs else {}
+    heatmaps = next((h for r in reference_runs if (h := r.get("diagnostics", {}).get("heatmaps"))), {})
+
     sentences = []
     if REFERENCE in profiles:
         lag = len(profiles[REFERENCE]) - 1
-        reference = profiles[REFERENCE][0]
+
+        def reach(profile: list[float]) -> float:            # the signal kept from `lag` steps back, relative
+            return profile[0] / profile[-1] if profile[-1] > 0 else math.nan
+
+        reference = reach(profiles[REFERENCE])
         for variant, profile in sorted(profiles.items()):
-            if variant != REFERENCE and reference > 0 and profile[0] < 1e-3 * reference:
-                sentences.append(f"Why: {variant}'s last state keeps {profile[0]:.1e} of a signal from {lag} steps "
-                                 f"back, against {reference:.2g} for gru — its gradient vanishes.")
+            kept = reach(profile)
+            if variant == REFERENCE or not (reference > 0 and kept < 1e-3 * reference):
+                continue
+            diff = comparisons.get(variant)
+            fails = diff is not None and diff.excludes_zero and ((diff.mean < 0) if better_high else (diff.mean > 0))
+            sentences.append(f"Why: {variant} {'fails this task and ' if fails else ''}keeps {kept:.1e} of a signal "
+                             f"from {lag} steps back relative to the last step, against {reference:.2g} for gru "
+                             f"— its gradient vanishes (trained models, mean of {len(per_variant[variant])} seeds).")
     if clamps:
         base = clamps["none"].mean
         parts = [f"{k}: {_fmt(v.mean)}" for k, v in clamps.items() if k != "none"]
         sentences.append(f"Why: on 64 test sequences the trained gru's {metric} is {_fmt(base)}; clamped without "
-                         "retraining — "
-                         + ", ".join(parts) + ".")
-    return {"profiles": profiles, "time_scales": scales, "clamps": clamps, "sentences": sentences}
+                         "retraining — " + ", ".join(parts) + ".")
+    if REFERENCE in smoothing and smoothing[REFERENCE].n:
+        fit = smoothing[REFERENCE]
+        low = fit.low if fit.n > 1 else fit.mean
+        high = fit.high if fit.n > 1 else fit.mean
+        verdict = ("the trained gru behaves like exponential smoothing with changing weights" if low >= SMOOTH_ENOUGH
+                   else "the trained gru does not behave like exponential smoothing: its candidate needs the past"
+                   if high < SMOOTH_ENOUGH else "the data cannot tell whether the trained gru is an exponential smoothing")
+        sentences.append(f"Why: an exponential smoothing of the input with gru's own z explains "
+                         f"{_interval_text(fit)} of its states' variance — {verdict}.")
+    return {"profiles": profiles, "profiles_init": profiles_init, "spectral_radius": radius, "time_scales": scales,
+            "time_scale_units": units, "smoothing": smoothing, "clamps": clamps, "heatmaps": heatmaps,
+            "sentences": sentences}
 
 
 def _best_rate(records: list[dict], higher_is_better: bool) -> list[dict]:
@@ -191,44 +239,107 @@ def _plots(summary: dict[str, dict], folder: Path) -> dict[str, str]:
         fig.savefig(folder / name, dpi=110)
         plt.close(fig)
         files[task_name] = name
-        profiles = part["why"]["profiles"]
-        if profiles:
-            fig, ax = plt.subplots(figsize=(6.4, 3.6))
-            for variant, profile in sorted(profiles.items()):
-                lags = list(range(len(profile) - 1, -1, -1))
-                ax.semilogy(lags, [max(v, 1e-30) for v in profile], label=variant,
-                            linewidth=2.2 if variant == REFERENCE else 1.2)
-            ax.set_xlabel("steps back from the last state")
-            ax.set_ylabel("‖uᵀ ∂h_T/∂h_t‖")
-            ax.set_title(f"{task_name}: how far back the last state reaches")
-            ax.legend(fontsize=7, ncol=2)
-            fig.tight_layout()
-            fig.savefig(folder / f"flow_{task_name}.png", dpi=110)
-            plt.close(fig)
-            files[f"flow:{task_name}"] = f"flow_{task_name}.png"
+        files.update(_why_plots(task_name, part["why"], folder, plt))
     return files
 
 
-def _why_section(task_name: str, why: dict, flow_plot: str | None) -> tuple[list[str], list[str]]:
-    """Markdown and HTML of the "Why" part of a task: gradient flow, gru's clamp tests, time scales."""
+def _why_plots(task_name: str, why: dict, folder: Path, plt) -> dict[str, str]:
+    """The "Why" figures of one task: gradient flow per variant (dashed: at initialisation), the units' time
+    scales per variant, and gru's gate heatmaps on one test sequence."""
+    files = {}
+
+    def save(fig, kind: str) -> None:
+        fig.tight_layout()
+        fig.savefig(folder / f"{kind}_{task_name}.png", dpi=110)
+        plt.close(fig)
+        files[f"{kind}:{task_name}"] = f"{kind}_{task_name}.png"
+
+    if why["profiles"]:
+        fig, ax = plt.subplots(figsize=(6.4, 3.8))
+        for n, (variant, profile) in enumerate(sorted(why["profiles"].items())):
+            colour = f"C{n % 10}"
+            lags = list(range(len(profile) - 1, -1, -1))
+            ax.semilogy(lags, [max(v, 1e-30) for v in profile], color=colour, label=variant,
+                        linewidth=2.2 if variant == REFERENCE else 1.2)
+            if variant in why["profiles_init"]:
+                start = why["profiles_init"][variant]
+                ax.semilogy(list(range(len(start) - 1, -1, -1)), [max(v, 1e-30) for v in start], color=colour,
+                            linestyle=":", linewidth=0.9)
+        ax.set_xlabel("steps back from the last state")
+        ax.set_ylabel("‖uᵀ ∂h_T/∂h_t‖")
+        ax.set_title(f"{task_name}: how far back the last state reaches (dotted: at initialisation)", fontsize=9)
+        ax.legend(fontsize=7, ncol=2)
+        save(fig, "flow")
+    if why["time_scale_units"]:
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+        pooled = [v for values in why["time_scale_units"].values() for v in values if math.isfinite(v) and v > 0]
+        top = max(pooled, default=2.0)
+        bins = [1.0 * (max(top, 2.0) ** (k / 24)) for k in range(25)]
+        for variant, values in sorted(why["time_scale_units"].items()):
+            values = [v for v in values if math.isfinite(v)]                 # variants differ in width: shares
+            ax.hist(values, bins=bins, weights=[1 / len(values)] * len(values), histtype="step", label=variant,
+                    linewidth=2.2 if variant == REFERENCE else 1.2)
+        ax.set_xscale("log")
+        ax.set_xlabel("time scale τ of a unit (steps; 1/mean z, LSTM: 1/mean(1−f))")
+        ax.set_ylabel("share of units (all seeds)")
+        ax.legend(fontsize=7, ncol=2)
+        save(fig, "timescales")
+    if why["heatmaps"]:
+        fig, axes = plt.subplots(1, len(why["heatmaps"]), figsize=(6.4, 3.2), squeeze=False, layout="constrained")
+        for ax, (name, values) in zip(axes[0], sorted(why["heatmaps"].items()), strict=True):
+            image = ax.imshow(values, aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+            ax.set_title(f"gru's {name}", fontsize=9)
+            ax.set_xlabel("time step")
+            ax.set_ylabel("unit")
+        fig.colorbar(image, ax=axes[0].tolist())
+        fig.savefig(folder / f"gates_{task_name}.png", dpi=110)
+        plt.close(fig)
+        files[f"gates:{task_name}"] = f"gates_{task_name}.png"
+    return files
+
+
+def _table(header: list[str], rows: list[list[str]]) -> tuple[list[str], str]:
+    """A table as Markdown lines and as HTML."""
+    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(row) + " |" for row in rows] + [""]
+    body = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+            + "</table>")
+    return md, body
+
+
+def _why_section(task_name: str, why: dict, plots: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Markdown and HTML of the "Why" part of a task: gradient flow, gru's clamp tests and gate heatmaps, the
+    step Jacobian's spectral radius, time scales and the distance to exponential smoothing."""
     md, body = [f"### Why — {task_name}", ""], [f"<h3>Why — {html.escape(task_name)}</h3>"]
-    if flow_plot:
-        md += [f"![gradient flow]({flow_plot})", ""]
-        body.append(f'<img src="{flow_plot}" alt="gradient flow of {html.escape(task_name)}">')
+
+    def figure(kind: str, alt: str) -> None:
+        if (name := plots.get(f"{kind}:{task_name}")) is not None:
+            md.extend([f"![{alt}]({name})", ""])
+            body.append(f'<img src="{name}" alt="{html.escape(alt)} of {html.escape(task_name)}">')
+
+    def table(header: list[str], rows: list[list[str]]) -> None:
+        table_md, table_html = _table(header, rows)
+        md.extend(table_md)
+        body.append(table_html)
+
+    figure("flow", "gradient flow")
     if why["clamps"]:
-        head = "| gru clamped (no retraining) | " + " | ".join(why["clamps"]) + " |"
-        row = "| test metric | " + " | ".join(_interval_text(v) for v in why["clamps"].values()) + " |"
-        md += [head, "|---|" + "---|" * len(why["clamps"]), row, ""]
-        body.append("<table><tr><th>gru clamped (no retraining)</th>" + "".join(
-            f"<th>{html.escape(k)}</th>" for k in why["clamps"]) + "</tr><tr><td>test metric</td>" + "".join(
-            f"<td>{_interval_text(v)}</td>" for v in why["clamps"].values()) + "</tr></table>")
-    if why["time_scales"]:
-        md += ["| variant | time scale τ = 1/mean z: quartiles over units (steps) |", "|---|---|"]
-        md += [f"| {v} | {' / '.join(_fmt(x) for x in q)} |" for v, q in sorted(why["time_scales"].items())]
-        md.append("")
-        body.append("<table><tr><th>variant</th><th>time scale τ = 1/mean z (quartiles over units, steps)</th></tr>"
-                    + "".join(f"<tr><td>{v}</td><td>{' / '.join(_fmt(x) for x in q)}</td></tr>"
-                              for v, q in sorted(why["time_scales"].items())) + "</table>")
+        table(["gru clamped (no retraining)", *why["clamps"]],
+              [["test metric", *(_interval_text(v) for v in why["clamps"].values())]])
+    figure("gates", "gru's gates on one test sequence")
+    variants = sorted(set(why["spectral_radius"]) | set(why["time_scales"]) | set(why["smoothing"]),
+                      key=lambda v: (v != REFERENCE, v))
+    rows = []
+    for v in variants:
+        start, trained = why["spectral_radius"].get(v, (math.nan, math.nan))
+        q = why["time_scales"].get(v)
+        rows.append([v, _fmt(start), _fmt(trained), " / ".join(_fmt(x) for x in q) if q else "no such gate",
+                     _interval_text(why["smoothing"][v]) if v in why["smoothing"] else "does not apply"])
+    if rows:
+        table(["variant", "spectral radius of ∂h_t/∂h_t−1 (median, init)", "(trained)",
+               "time scale τ: quartiles over units (steps)", "variance explained by exponential smoothing"], rows)
+    figure("timescales", "time scales of the units")
     return md, body
 
 
@@ -276,7 +387,7 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
         md += ["", f"![learning curves]({plots[task_name]})", ""] + [f"- {s}" for s in part["sentences"]] + [""]
         body.append(f'<img src="{plots[task_name]}" alt="learning curves of {html.escape(task_name)}">')
         body.append("<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in part["sentences"]) + "</ul>")
-        why_md, why_html = _why_section(task_name, part["why"], plots.get(f"flow:{task_name}"))
+        why_md, why_html = _why_section(task_name, part["why"], plots)
         md += why_md
         body += why_html
     (folder / "report.md").write_text("\n".join(md) + "\n")

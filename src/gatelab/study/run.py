@@ -15,7 +15,7 @@ import torch
 
 from .. import __version__
 from ..config import RunConfig
-from ..diagnostics import clamp_tests, gate_statistics, jacobian_spectrum, state_sensitivity
+from ..diagnostics import clamp_tests, gate_statistics, jacobian_spectrum, smoothing_fit, state_sensitivity
 from ..layers import SequenceModel
 from ..train import train
 
@@ -32,8 +32,9 @@ def execute_run(config_data: dict, study: str) -> dict:
     try:
         model, task = build_run(config)
         x_probe, _ = test_batch(config, task)
-        with torch.enable_grad():
-            initial_sensitivity = state_sensitivity(model.rnn, x_probe[:64]).tolist()  # before any training step
+        clock = time.perf_counter()
+        initial = diagnose_initial(model, x_probe[:64])                    # before any training step
+        diagnostics_seconds = time.perf_counter() - clock
         result = train(model, task, config.train)
         record["curve"] = [list(point) for point in result.curve]
         record["backend"] = model.rnn.last_backend
@@ -48,7 +49,9 @@ def execute_run(config_data: dict, study: str) -> dict:
                 value = task.evaluate(model(x), y)
             metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
                            references=task.reference_metrics())
-            record["diagnostics"] = {"sensitivity_init": initial_sensitivity, **diagnose(model, task, x[:64], y[:64])}
+            clock = time.perf_counter()
+            record["diagnostics"] = {**initial, **diagnose(model, task, x[:64], y[:64])}
+            record["diagnostics"]["seconds"] = diagnostics_seconds + time.perf_counter() - clock
         record["metrics"] = metrics
         record["status"] = result.status
     except Exception:  # noqa: BLE001 — a failed run is a record, never a crashed study
@@ -57,15 +60,9 @@ def execute_run(config_data: dict, study: str) -> dict:
     return record
 
 
-def train_run(config: RunConfig):
-    """Build and train the model of ``config``: (model, task, TrainResult). Deterministic on the CPU, so a
-    stored run's model can be rebuilt from its config alone (``gatelab diagnose``)."""
-    model, task = build_run(config)
-    return model, task, train(model, task, config.train)
-
-
 def build_run(config: RunConfig):
-    """The task and the freshly initialised model of ``config`` (seeded by the config)."""
+    """The task and the freshly initialised model of ``config`` (seeded by the config). Training is deterministic
+    on the CPU, so a stored run's model can be rebuilt from its config alone (``gatelab diagnose``)."""
     task = config.task.build()
     torch.manual_seed(config.train.seed)
     model = SequenceModel(config.model.variant, task.input_size, config.model.hidden_size, task.output_size,
@@ -79,25 +76,48 @@ def test_batch(config: RunConfig, task) -> tuple[torch.Tensor, torch.Tensor]:
                       "test")
 
 
+HEATMAP_UNITS = 32          # gate heatmaps keep the first units of the first test sequence
+
+
+def diagnose_initial(model: SequenceModel, x: torch.Tensor) -> dict:
+    """The gradient-flow profile and the step Jacobian's spectral radius of the untrained model."""
+    try:
+        with torch.enable_grad():
+            sensitivity = state_sensitivity(model.rnn, x).tolist()
+        return {"sensitivity_init": sensitivity,
+                "spectral_radius_init": jacobian_spectrum(model.rnn, x[0]).spectral_radius.tolist()}
+    except Exception as error:  # noqa: BLE001 — diagnostics never fail a run
+        return {"error_init": repr(error)}
+
+
 def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> dict:
-    """Compact diagnostics of a trained model on a test batch: the state-sensitivity profile through time, gate
-    summaries, and (for ``gru``) the clamp tests. A diagnostic that does not apply is absent, one that fails
-    leaves its error message (the run itself stands)."""
+    """Compact diagnostics of a trained model on a test batch — what the report's "Why" sections plot and cite:
+    the gradient-flow profile, the step Jacobian's spectral radius along the first sequence, every unit's time
+    scale, the reset gate's saturation, the distance to exponential smoothing, and for ``gru`` the clamp tests
+    and gate heatmaps. A diagnostic that does not apply is absent; one that fails leaves its error message (the
+    run itself stands)."""
     out: dict = {}
     try:
         with torch.enable_grad():
             out["sensitivity"] = state_sensitivity(model.rnn, x).tolist()
-        spectrum = jacobian_spectrum(model.rnn, x[0])
-        out["spectral_radius_median"] = float(spectrum.spectral_radius.median())
-        if model.rnn.options.spec.family == "gru":
-            stats = gate_statistics(model.rnn, x)
-            if stats.time_scale is not None:
-                out["time_scale_quartiles"] = torch.quantile(stats.time_scale, torch.tensor([0.25, 0.5, 0.75],
-                                                             dtype=stats.time_scale.dtype)).tolist()
-            if stats.r is not None:
-                out["r_closed"], out["r_open"] = stats.r_closed, stats.r_open
+        radius = jacobian_spectrum(model.rnn, x[0]).spectral_radius
+        out["spectral_radius"] = radius.tolist()
+        out["spectral_radius_median"] = float(radius.median())
+        stats = gate_statistics(model.rnn, x)
+        if stats.time_scale is not None:
+            out["time_scales"] = stats.time_scale.tolist()
+            out["time_scale_quartiles"] = torch.quantile(stats.time_scale, torch.tensor(
+                [0.25, 0.5, 0.75], dtype=stats.time_scale.dtype)).tolist()
+        if stats.r is not None:
+            out["r_closed"], out["r_open"] = stats.r_closed, stats.r_open
+        spec = model.rnn.options.spec
+        if spec.family == "gru" and "z" in spec.gates and spec.carry:
+            fit = smoothing_fit(model.rnn, x)
+            out["smoothing"] = {"explained_variance": fit.explained_variance,
+                                "clamp_explained_variance": fit.clamp_explained_variance}
         if model.rnn.options.variant == "gru":
             out["clamps"] = clamp_tests(model, task, x, y)
+            out["heatmaps"] = {name: gate[:, 0, :HEATMAP_UNITS].T.tolist() for name, gate in stats.gates.items()}
     except Exception as error:  # noqa: BLE001 — diagnostics never fail a finished run
         out["error"] = repr(error)
     return out
