@@ -36,7 +36,8 @@ def test_bad_arguments_exit_2_without_traceback(args):
 
 
 def test_import_gatelab_is_light():
-    code = ("import sys, gatelab; heavy = {'keras', 'ray', 'triton', 'statsforecast', 'matplotlib'} "
+    code = ("import sys, gatelab; heavy = {'keras', 'ray', 'triton', 'statsforecast', 'statsmodels', 'pandas', "
+            "'scipy', 'matplotlib'} "
             "& set(sys.modules); print(sorted(heavy))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -29,7 +29,8 @@ def bad_argument(argument: str, expected: str, given: object, *, hint: str = "",
 def unknown_name(argument: str, given: object, known: Iterable[str]) -> ValueError:
     """A ValueError for a name outside `known`, suggesting the closest known names."""
     known = list(known)
-    close = difflib.get_close_matches(str(given), known, n=3, cutoff=0.5)
+    close = [k for k in known if k.lower() == str(given).lower()] or difflib.get_close_matches(
+        str(given), known, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     return bad_argument(argument, f"one of {known}", given, hint=hint)
 

@@ -252,6 +252,80 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    import csv
+    import json
+    import shlex
+    from pathlib import Path
+
+    try:
+        import pandas  # noqa: F401
+        import statsforecast  # noqa: F401
+        import statsmodels  # noqa: F401
+    except ImportError as error:
+        raise ValueError(f"gatelab forecast needs the forecast extra ({error.name} is missing): "
+                         "pip install 'gatelab[forecast]'") from None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .report.forecast import write_forecast_report
+    from .study.forecast import ForecastSpec, cross_validate
+    from .tasks.series import bundled, load_csv
+
+    if (args.file is None) == (args.dataset is None):
+        raise ValueError("FILE: expected a CSV file or --dataset NAME (exactly one), got "
+                         + ("both" if args.file else "neither"))
+    if args.file is not None and args.target is None:
+        raise ValueError("--target: expected the name of the value column of FILE, got nothing")
+    for flag, value in (("--season-length", args.season_length), ("--horizon", args.horizon),
+                        ("--origins", args.origins), ("--train-steps", args.train_steps),
+                        ("--hidden-size", args.hidden_size)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{flag}: expected a positive int, got {value}")
+    data = (bundled(args.dataset, args.season_length) if args.dataset else
+            load_csv(args.file, args.target, args.time, args.id, args.fill, args.season_length))
+    horizon = args.horizon if args.horizon is not None else (data.season_length if data.season_length > 1 else 8)
+    spec = ForecastSpec(horizon, args.origins, models=tuple(args.models) if args.models else None,
+                        hidden_size=args.hidden_size, train_steps=args.train_steps)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    console.print(f"[bold]gatelab forecast[/]: {data.name} — {len(data.series)} series, horizon {horizon}, "
+                  f"{spec.origins} origins, season {data.season_length} → {out}/")
+    for note in data.notes:
+        console.print(f"  {note}")
+    names = spec.models or __import__("gatelab.study.forecast", fromlist=["ladder_names"]).ladder_names()
+    meta = {"command": "gatelab " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["forecast"] else "",
+            "data": {"name": data.name, "season_length": data.season_length, "notes": list(data.notes),
+                     "series": [s.id for s in data.series]},
+            "spec": {"horizon": horizon, "origins": spec.origins, "stride": spec.stride}, "models": []}
+    fields = ["unique_id", "origin", "cutoff", "ds", "horizon", "model", "y", "y_hat", "scale"]
+    with (out / "forecasts.csv").open("w", newline="") as handle:
+        csv.DictWriter(handle, fields).writeheader()
+
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        bar = progress.add_task("models", total=len(names))
+
+        def on_model(outcome) -> None:                                       # kept as soon as a model is done
+            with (out / "forecasts.csv").open("a", newline="") as handle:
+                csv.DictWriter(handle, fields).writerows(outcome.rows)
+            meta["models"].append(outcome.summary())
+            (out / "models.json").write_text(json.dumps(meta, indent=1))
+            status = "" if outcome.status == "ok" else f" [red]{outcome.status}[/]"
+            progress.console.print(f"  {outcome.name:<20} {outcome.seconds:6.2f} s{status}")
+            progress.update(bar, advance=1)
+
+        cross_validate(data, spec, on_model=on_model,
+                       on_start=lambda name: progress.update(bar, description=f"fitting {name}"))
+    index = write_forecast_report(out)
+    for line in (out / "report.md").read_text().splitlines():
+        if line.startswith("**Verdict") or line.startswith("- Gates"):
+            console.print(line.strip("*"))
+    console.print(f"report: {index}\nforecasts: {out / 'forecasts.csv'}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse already exits 2; keep it terse and traceback-free
         self.print_usage(sys.stderr)
@@ -281,6 +355,27 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.add_argument("dir", metavar="DIR", help="the study folder")
     diagnose.add_argument("key", metavar="KEY", help="a run key (or a unique prefix), as in the store")
     diagnose.set_defaults(run=_cmd_diagnose)
+
+    forecast = commands.add_parser(
+        "forecast", help="run the model ladder (historical average … ARIMA, rnn, GRU variants, lstm) on a series "
+                         "and say which model is enough")
+    forecast.add_argument("file", nargs="?", metavar="FILE", help="a long-format CSV (one row per time and series)")
+    forecast.add_argument("--dataset", metavar="NAME",
+                          help="a bundled series: airpassengers, sunspots, nile, co2, elnino, mackey_glass")
+    forecast.add_argument("--target", metavar="COLUMN", help="the column of values to forecast")
+    forecast.add_argument("--time", metavar="COLUMN", help="the time-stamp column (default: rows are steps)")
+    forecast.add_argument("--id", metavar="COLUMN", help="the series-id column, for several series")
+    forecast.add_argument("--horizon", type=int, metavar="H", help="steps to forecast (default: the season, else 8)")
+    forecast.add_argument("--season-length", type=int, metavar="S", help="default: from the frequency (12 monthly …)")
+    forecast.add_argument("--origins", type=int, default=4, metavar="K", help="rolling forecast origins (default 4)")
+    forecast.add_argument("--fill", default="error", metavar="HOW",
+                          help="gaps: error (default) | interpolate | ffill | zero")
+    forecast.add_argument("--models", nargs="+", metavar="NAME", help="only these rungs of the ladder")
+    forecast.add_argument("--train-steps", type=int, default=400, metavar="N",
+                          help="Adam steps per recurrent model and origin (default 400)")
+    forecast.add_argument("--hidden-size", type=int, default=32, metavar="N", help="recurrent units (default 32)")
+    forecast.add_argument("--out", default="gatelab-forecast", metavar="DIR", help="output folder")
+    forecast.set_defaults(run=_cmd_forecast)
 
     report = commands.add_parser("report", help="rewrite DIR/report from the store in DIR alone")
     report.add_argument("dir", metavar="DIR")

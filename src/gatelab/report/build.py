@@ -15,6 +15,7 @@ from pathlib import Path
 from ..registry import get_task, get_variant
 from ..store import Store
 from ..tasks import isolates
+from .markup import page, table
 from .stats import Interval, interval, paired
 
 REFERENCE = "gru"
@@ -298,16 +299,6 @@ def _why_plots(task_name: str, why: dict, folder: Path, plt) -> dict[str, str]:
     return files
 
 
-def _table(header: list[str], rows: list[list[str]]) -> tuple[list[str], str]:
-    """A table as Markdown lines and as HTML."""
-    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    md += ["| " + " | ".join(row) + " |" for row in rows] + [""]
-    body = ("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
-            + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-            + "</table>")
-    return md, body
-
-
 def _why_section(task_name: str, why: dict, plots: dict[str, str]) -> tuple[list[str], list[str]]:
     """Markdown and HTML of the "Why" part of a task: gradient flow, gru's clamp tests and gate heatmaps, the
     step Jacobian's spectral radius, time scales and the distance to exponential smoothing."""
@@ -318,14 +309,14 @@ def _why_section(task_name: str, why: dict, plots: dict[str, str]) -> tuple[list
             md.extend([f"![{alt}]({name})", ""])
             body.append(f'<img src="{name}" alt="{html.escape(alt)} of {html.escape(task_name)}">')
 
-    def table(header: list[str], rows: list[list[str]]) -> None:
-        table_md, table_html = _table(header, rows)
+    def add_table(header: list[str], rows: list[list[str]]) -> None:
+        table_md, table_html = table(header, rows)
         md.extend(table_md)
         body.append(table_html)
 
     figure("flow", "gradient flow")
     if why["clamps"]:
-        table(["gru clamped (no retraining)", *why["clamps"]],
+        add_table(["gru clamped (no retraining)", *why["clamps"]],
               [["test metric", *(_interval_text(v) for v in why["clamps"].values())]])
     figure("gates", "gru's gates on one test sequence")
     variants = sorted(set(why["spectral_radius"]) | set(why["time_scales"]) | set(why["smoothing"]),
@@ -337,7 +328,7 @@ def _why_section(task_name: str, why: dict, plots: dict[str, str]) -> tuple[list
         rows.append([v, _fmt(start), _fmt(trained), " / ".join(_fmt(x) for x in q) if q else "no such gate",
                      _interval_text(why["smoothing"][v]) if v in why["smoothing"] else "does not apply"])
     if rows:
-        table(["variant", "spectral radius of ∂h_t/∂h_t−1 (median, init)", "(trained)",
+        add_table(["variant", "spectral radius of ∂h_t/∂h_t−1 (median, init)", "(trained)",
                "time scale τ: quartiles over units (steps)", "variance explained by exponential smoothing"], rows)
     figure("timescales", "time scales of the units")
     return md, body
@@ -391,11 +382,6 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
         md += why_md
         body += why_html
     (folder / "report.md").write_text("\n".join(md) + "\n")
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>gatelab report</title><style>"
-            "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
-            "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
-            "font-size:.9rem}th{background:#f3f3f3}img{max-width:100%}</style></head><body>"
-            + "\n".join(body) + "</body></html>")
     index = folder / "index.html"
-    index.write_text(page)
+    index.write_text(page("gatelab report", body))
     return index
