@@ -42,40 +42,99 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
     from .report import write_report
     from .store import Store
-    from .study.local import run_study
+    from .study.driver import Interrupted, run_study
     from .study.spec import load_study
 
     spec = load_study(args.study or args.preset).restricted(args.variants, args.tasks, args.seeds)
     out = Path(args.out)
     console = Console()
+    command = "gatelab " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["explain"] else ""
+    if args.executor == "ray":
+        from .study.ray_executor import RayExecutor
+
+        executor = RayExecutor(args.address, args.cpus_per_run)
+        where = f"Ray ({executor.capacity} runs at a time)"
+    else:
+        if args.address is not None:
+            raise ValueError("--address: expected only with --executor ray, got it with --executor local")
+        from .study.local import LocalExecutor
+
+        executor = LocalExecutor(args.workers)
+        where = f"{executor.capacity} local process(es)"
     console.print(f"[bold]gatelab explain[/]: study {spec.name!r} — {len(spec.variants)} variants × "
-                  f"{len(spec.tasks)} tasks × {spec.seeds} seeds → {out}/")
-    with Store(out / "runs.sqlite") as store, Progress(
-            TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=console) as progress:
-        bar = progress.add_task("runs", total=None)
-        flight = progress.add_task("in flight", total=None)
-        running: dict[str, str] = {}
+                  f"{len(spec.tasks)} tasks × {spec.seeds} seeds on {where} → {out}/")
+    try:
+        with Store(out / "runs.sqlite") as store, Progress(
+                TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=console) as progress:
+            bar = progress.add_task("runs", total=None)
+            flight = progress.add_task("in flight", total=None)
+            running: dict[str, str] = {}
 
-        def on_event(kind: str, data: dict) -> None:
-            if kind == "plan":
-                progress.update(bar, total=data["total"], completed=data["total"] - data["todo"])
-                if data["total"] > data["todo"]:
-                    console.print(f"resuming: {data['total'] - data['todo']} runs already in the store")
-            elif kind == "start":
-                running[data["key"]] = f"{data['task']} {data['variant']} s{data['seed']}"
-            else:
-                running.pop(data["key"], None)
-                progress.update(bar, advance=1, description=f"last: {data['task']} {data['variant']} "
-                                                            f"s{data['seed']} {data['status']}")
-            progress.update(flight, description="running: " + ", ".join(running.values())[:60],
-                            visible=bool(running))
+            def on_event(kind: str, data: dict) -> None:
+                if kind == "plan":
+                    progress.update(bar, total=data["total"], completed=data["total"] - data["todo"])
+                    if data["total"] > data["todo"]:
+                        console.print(f"resuming: {data['total'] - data['todo']} runs already in the store")
+                elif kind == "start":
+                    running[data["key"]] = f"{data['task']} {data['variant']} s{data['seed']}"
+                elif kind == "retry":
+                    running.pop(data["key"], None)
+                    console.print(f"[yellow]worker lost[/] on {data['key'][:10]} (attempt {data['attempt']}); "
+                                  f"retrying: {data['cause'][:80]}")
+                else:
+                    running.pop(data["key"], None)
+                    progress.update(bar, advance=1, description=f"last: {data['task']} {data['variant']} "
+                                                                f"s{data['seed']} {data['status']}")
+                progress.update(flight, description="running: " + ", ".join(running.values())[:60],
+                                visible=bool(running))
 
-        store.set_meta("command", "gatelab " + shlex.join(sys.argv[1:]))
-        counts = run_study(spec, store, workers=args.workers, on_event=on_event)
+            if command:
+                store.set_meta("command", command)
+            counts = run_study(spec, store, on_event=on_event, executor=executor, max_retries=args.max_retries,
+                               allow_changed=args.allow_changed)
+    except Interrupted as stop:
+        done = sum(v for k, v in stop.counts.items() if k != "skipped")
+        print(f"gatelab: interrupted — {done} run(s) finished and stored in this session, {stop.cancelled} in "
+              f"flight cancelled; the store is consistent. Resume with:\n    {command or 'the same command'}",
+              file=sys.stderr)
+        return 130
     console.print("runs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     index = write_report(out / "runs.sqlite", out / "report")
     console.print(f"report: {index}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    import json
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .store import Store
+    from .study.spec import study_from_dict
+
+    with Store(_study_store(args.dir)) as store:
+        statuses, attempts, spec = store.statuses(), store.attempts(), store.meta("spec")
+    planned = [r.key for r in study_from_dict(json.loads(spec)).runs()] if spec else list(statuses)
+    counts = Counter(statuses.get(key, "remaining") for key in planned)
+    open_attempts = sum(a["ended"] is None for a in attempts)
+    console = Console()
+    console.print(f"{args.dir}: {len(planned)} runs planned", soft_wrap=True)
+    table = Table()
+    table.add_column("status")
+    table.add_column("runs", justify="right")
+    for status in ("ok", "diverged", "failed", "remaining"):
+        table.add_row(status, str(counts.get(status, 0)))
+    console.print(table)
+    retried = sum(a["attempt"] > 1 for a in attempts)
+    console.print(f"attempts: {len(attempts)} handed out, {retried} of them retries, {open_attempts} still open "
+                  "(in flight now, or in flight when a driver was killed)")
+    lost = Counter(a["outcome"] for a in attempts if a["outcome"] and a["outcome"].startswith(("lost", "cancelled",
+                                                                                              "interrupted")))
+    for outcome, n in lost.most_common(5):
+        console.print(f"  {n} × {outcome[:100]}")
     return 0
 
 
@@ -349,7 +408,21 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--variants", nargs="+", metavar="NAME", help="only these variants")
     explain.add_argument("--tasks", nargs="+", metavar="NAME", help="only these tasks of the study")
     explain.add_argument("--seeds", type=int, choices=range(1, 101), metavar="N", help="seeds per (variant, task)")
+    explain.add_argument("--executor", choices=["local", "ray"], default="local",
+                         help="local processes (default) or Ray tasks (pip install 'gatelab[ray]')")
+    explain.add_argument("--address", metavar="ADDR", help="Ray cluster: auto or ray://HOST:PORT (default: start a "
+                                                          "local Ray instance for this study)")
+    explain.add_argument("--cpus-per-run", type=int, default=1, choices=range(1, 257), metavar="N",
+                         help="Ray: CPUs (and torch threads) per run (default 1)")
+    explain.add_argument("--max-retries", type=int, default=1, choices=range(0, 101), metavar="K",
+                         help="retries of a run whose worker died (default 1), then it is recorded failed")
+    explain.add_argument("--allow-changed", action="store_true",
+                         help="resume a folder started with another spec, adding only the new runs")
     explain.set_defaults(run=_cmd_explain)
+
+    status = commands.add_parser("status", help="runs done / failed / diverged / remaining of a study, from its store")
+    status.add_argument("dir", metavar="DIR", help="the study folder")
+    status.set_defaults(run=_cmd_status)
 
     diagnose = commands.add_parser("diagnose", help="retrain one stored run from its config and print its diagnostics")
     diagnose.add_argument("dir", metavar="DIR", help="the study folder")
@@ -406,6 +479,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gatelab: interrupted", file=sys.stderr)
         return 130
+    except OSError as error:                                  # the store could not be written: disk, permissions
+        print(f"gatelab: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from gatelab.config import ModelConfig, TaskConfig
 from gatelab.report import write_report
 from gatelab.store import Store
 from gatelab.study import run as run_module
-from gatelab.study.local import run_study
+from gatelab.study.driver import run_study
 from gatelab.study.spec import StudySpec, load_study, study_from_dict
 from gatelab.train import TrainConfig
 

@@ -1,5 +1,5 @@
 """The results database: one SQLite file per study directory, written by the driver only."""
 
-from .sqlite import Store
+from .sqlite import FINISHED, Store, StoreWriteError
 
-__all__ = ["Store"]
+__all__ = ["FINISHED", "Store", "StoreWriteError"]

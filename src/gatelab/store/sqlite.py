@@ -2,6 +2,10 @@
 
 Only the study driver writes; workers return records. A killed driver loses at most the runs in flight: every
 record written is committed before the next run is handed out, and a rerun skips the keys already finished.
+Writing a finished run again changes nothing; a failed one is replaced by a later attempt's record. Every
+hand-out is an *attempt* (started, ended, outcome), so the store alone says what was in flight at a kill and how
+often each run was executed. A write that the disk refuses (full, read-only) raises :class:`StoreWriteError`;
+the transaction is rolled back, so the file stays consistent.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import json
 import math
 import sqlite3
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 SCHEMA = """
@@ -23,20 +28,55 @@ CREATE TABLE IF NOT EXISTS runs (
     record    TEXT NOT NULL,
     written   REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS attempts (
+    key       TEXT NOT NULL,
+    attempt   INTEGER NOT NULL,
+    started   REAL NOT NULL,
+    ended     REAL,
+    outcome   TEXT,
+    PRIMARY KEY (key, attempt)
+)
 """
 FINISHED = ("ok", "diverged")   # a failed run is retried by the next invocation; these are not
+
+
+class StoreWriteError(OSError):
+    """The store could not be written (disk full, read-only folder, …); nothing partial was kept."""
 
 
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._db.commit()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # autocommit mode: each write opens its own BEGIN IMMEDIATE transaction (below), which takes the write
+            # lock up front and so waits on the busy timeout instead of failing with "database is locked"
+            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise StoreWriteError(f"{self.path}: cannot open the store for writing ({error})") from None
+
+    @contextmanager
+    def _transaction(self):
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise StoreWriteError(f"{self.path}: cannot write the store ({error})") from None
+        try:
+            yield self._db
+            self._db.execute("COMMIT")
+        except BaseException as error:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error:                                            # SQLite already rolled it back
+                pass
+            if isinstance(error, sqlite3.Error):
+                raise StoreWriteError(f"{self.path}: cannot write the store ({error}); nothing was half-written, "
+                                      "free space or fix the folder's permissions, then run again to resume") from None
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -48,17 +88,52 @@ class Store:
         self.close()
 
     def write(self, record: dict) -> None:
-        """Insert or replace the record of ``record["key"]``, in one transaction."""
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (record["key"], record["study"], record["variant"], record["task"], record["seed"],
-                              record["status"], json.dumps(_finite(record), default=str, allow_nan=False),
-                              time.time()))
+        """Store the record of ``record["key"]`` in one transaction; a finished run already stored is kept as
+        it is (writing it twice changes nothing), a failed one is replaced."""
+        text = json.dumps(_finite(record), default=str, allow_nan=False)
+        with self._transaction() as db:
+            db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                       "study = excluded.study, variant = excluded.variant, task = excluded.task, "
+                       "seed = excluded.seed, status = excluded.status, record = excluded.record, "
+                       f"written = excluded.written WHERE runs.status NOT IN ({','.join('?' * len(FINISHED))})",
+                       (record["key"], record["study"], record["variant"], record["task"], record["seed"],
+                        record["status"], text, time.time(), *FINISHED))
 
     def set_meta(self, name: str, value: str) -> None:
         """Study-level facts (e.g. the command that reproduces it), so the report needs nothing but the store."""
-        with self._db:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+
+    # ---- attempts: what was handed out, and how it ended -------------------------------------------------
+    def start_attempt(self, key: str) -> int:
+        """Record that run ``key`` is handed out; return its attempt number (1, 2, …)."""
+        with self._transaction() as db:
+            (last,) = db.execute("SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE key = ?", (key,)).fetchone()
+            db.execute("INSERT INTO attempts VALUES (?, ?, ?, NULL, NULL)", (key, last + 1, time.time()))
+        return last + 1
+
+    def end_attempt(self, key: str, attempt: int, outcome: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE attempts SET ended = ?, outcome = ? WHERE key = ? AND attempt = ?",
+                       (time.time(), outcome, key, attempt))
+
+    def close_open_attempts(self, outcome: str) -> int:
+        """End every attempt still open (in flight when a driver died or was stopped); return how many."""
+        with self._transaction() as db:
+            return db.execute("UPDATE attempts SET ended = ?, outcome = ? WHERE ended IS NULL",
+                              (time.time(), outcome)).rowcount
+
+    def attempts(self) -> list[dict]:
+        rows = self._db.execute("SELECT key, attempt, started, ended, outcome FROM attempts ORDER BY started")
+        return [dict(zip(("key", "attempt", "started", "ended", "outcome"), row, strict=True)) for row in rows]
+
+    def statuses(self) -> dict[str, str]:
+        """Run key → stored status."""
+        return dict(self._db.execute("SELECT key, status FROM runs"))
+
+    def integrity(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: ``"ok"`` for a consistent file."""
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
     def meta(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()

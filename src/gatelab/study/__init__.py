@@ -1,1 +1,2 @@
-"""Studies: variants × tasks × seeds. For now, the short demonstration behind ``gatelab demo``."""
+"""Studies: variants × tasks × seeds, run by a driver over a pluggable executor (local processes or Ray), and
+the forecast ladder's rolling-origin evaluation."""

@@ -1,77 +1,74 @@
-"""The local executor: runs a study's missing runs in a process pool; the driver alone writes the store."""
+"""The local executor: runs in a pool of processes on this machine (or in this process, with one worker)."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import signal
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from ..store import Store
+from .driver import WorkerLost
 from .run import execute_run
-from .spec import StudySpec
-
-Event = Callable[[str, dict], None]
 
 
 def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)             # Ctrl+C is the driver's to handle
 
 
-def run_study(spec: StudySpec, store: Store, workers: int | None = None,
-              on_event: Event | None = None) -> dict[str, int]:
-    """Run every run of ``spec`` that ``store`` has not finished; return counts by status.
+class LocalExecutor:
+    """``workers`` spawned processes (default: the cores), each with cores / workers torch threads; ``workers=1``
+    runs each config in this process, one at a time."""
 
-    ``workers``: processes (default: the cores); 1 runs in this process. At most ``workers`` runs are handed
-    out at a time, so a killed study repeats only those. ``on_event(kind, data)`` reports ``"plan"`` (total,
-    todo), ``"start"`` (the run's labels) and ``"run"`` (a finished record), for progress bars.
-    """
-    emit = on_event or (lambda kind, data: None)
-    runs = spec.runs()
-    finished = store.finished_keys()
-    todo = [r for r in runs if r.key not in finished]
-    emit("plan", {"total": len(runs), "todo": len(todo)})
-    counts: dict[str, int] = {"skipped": len(runs) - len(todo)}
-    workers = workers or os.cpu_count() or 1
+    def __init__(self, workers: int | None = None) -> None:
+        self.capacity = workers or os.cpu_count() or 1
+        self._threads = max(1, (os.cpu_count() or 1) // self.capacity)
+        self._pool: ProcessPoolExecutor | None = None
 
-    def keep(record: dict) -> None:
-        store.write(record)                                                  # committed before the next one
-        counts[record["status"]] = counts.get(record["status"], 0) + 1
-        emit("run", record)
+    def submit(self, config: dict, study: str) -> Future:
+        if self.capacity == 1:
+            done: Future = Future()
+            done.set_result(execute_run(config, study))
+            return done
+        if self._pool is None:                               # first use, or the last pool broke
+            self._pool = ProcessPoolExecutor(max_workers=self.capacity,
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self._threads,))
+        return self._pool.submit(execute_run, config, study)
 
-    def label(run) -> dict:
-        return {"key": run.key, "task": run.task.name, "variant": run.model.variant, "seed": run.train.seed}
+    def wait(self, handles: list[Future]) -> list[tuple[Future, dict | WorkerLost]]:
+        done, _ = wait(handles, return_when=FIRST_COMPLETED)
+        out = []
+        for future in done:
+            try:
+                out.append((future, future.result()))
+            except BrokenProcessPool as error:               # a worker died (killed, out of memory)
+                out.append((future, WorkerLost(f"worker process died: {error}")))
+                self._discard_pool()
+        return out
 
-    if workers == 1:
-        for run in todo:
-            emit("start", label(run))
-            keep(execute_run(run.to_dict(), spec.name))
-        return counts
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_init_worker, initargs=(threads,))
-    pending = iter(todo)
-    in_flight: dict = {}
-    try:
-        while True:
-            while len(in_flight) < workers and (run := next(pending, None)) is not None:
-                in_flight[pool.submit(execute_run, run.to_dict(), spec.name)] = run
-                emit("start", label(run))
-            if not in_flight:
-                break
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                run = in_flight.pop(future)
-                try:
-                    keep(future.result())
-                except BrokenProcessPool as error:                           # a worker died (killed, OOM)
-                    keep({**label(run), "study": spec.name, "config": run.to_dict(), "status": "failed",
-                          "metrics": {}, "curve": [], "backend": None, "seconds": 0.0, "traceback": repr(error),
-                          "versions": {}})
-                    return counts                                            # the pool is gone; rerun resumes
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return counts
+    def cancel(self, handles: list[Future]) -> None:
+        for future in handles:
+            future.cancel()
+        self._discard_pool()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _discard_pool(self) -> None:
+        """Stop the pool's processes now (their runs are lost or cancelled) and start a new pool on next use."""
+        if self._pool is None:
+            return
+        processes = list(getattr(self._pool, "_processes", {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        self._pool = None

@@ -26,7 +26,7 @@ def execute_run(config_data: dict, study: str) -> dict:
     config = RunConfig.from_dict(config_data)
     record = {"key": config.key, "study": study, "variant": config.model.variant, "task": config.task.name,
               "seed": config.train.seed, "config": config.to_dict(), "status": "failed", "metrics": {},
-              "curve": [], "backend": None, "seconds": 0.0, "traceback": None,
+              "curve": [], "backend": None, "seconds": 0.0, "traceback": None, "host": platform.node(),
               "versions": {"gatelab": __version__, "torch": torch.__version__,
                            "python": platform.python_version()}}
     try:

@@ -1,0 +1,141 @@
+"""The study driver: hands a study's missing runs to an executor and writes every record — the store's only writer.
+
+Executors (local processes, Ray) only run configs and return records; they sit behind :class:`Executor`. The
+driver hands out at most ``executor.capacity`` runs at a time and records each hand-out as an attempt before it
+leaves, so a killed driver re-executes at most the runs in flight, and a finished run is never executed again.
+A worker that dies is detected, its runs are retried up to ``max_retries`` times and then recorded ``failed``
+with the cause.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Protocol
+
+from ..config import RunConfig
+from ..store import Store
+from .spec import StudySpec
+
+Event = Callable[[str, dict], None]
+
+
+class WorkerLost(Exception):
+    """The process (or Ray worker) running a run died before returning its record."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl+C: the runs in flight were cancelled; everything finished is in the store."""
+
+    def __init__(self, counts: dict[str, int], cancelled: int) -> None:
+        super().__init__(f"interrupted with {cancelled} run(s) in flight")
+        self.counts, self.cancelled = counts, cancelled
+
+
+class SpecChanged(ValueError):
+    """The study in the folder was started from another spec."""
+
+
+class Executor(Protocol):
+    capacity: int                                            # runs it can hold in flight
+
+    def submit(self, config: dict, study: str) -> object: ...  # a handle
+
+    def wait(self, handles: list) -> list[tuple[object, dict | WorkerLost]]: ...  # at least one finished
+
+    def cancel(self, handles: list) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def spec_to_dict(spec: StudySpec) -> dict:
+    """The spec as plain data, in the shape of a study file."""
+    return {"name": spec.name, "variants": list(spec.variants), "seeds": spec.seeds,
+            "match_params": spec.match_params, "learning_rates": list(spec.learning_rates),
+            "model": asdict(spec.model), "train": asdict(spec.train),
+            "tasks": [{"name": t.name, **dict(t.sizes)} for t in spec.tasks]}
+
+
+def spec_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``"key: old → new"`` for every (dotted) key whose value differs."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key, "—"), new.get(key, "—")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += spec_differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {json.dumps(a)} → {json.dumps(b)}")
+    return out
+
+
+def _failed_record(run: RunConfig, study: str, cause: str) -> dict:
+    return {"key": run.key, "study": study, "variant": run.model.variant, "task": run.task.name,
+            "seed": run.train.seed, "config": run.to_dict(), "status": "failed", "metrics": {}, "curve": [],
+            "backend": None, "seconds": 0.0, "traceback": cause, "versions": {}}
+
+
+def run_study(spec: StudySpec, store: Store, workers: int | None = None, on_event: Event | None = None, *,
+              executor: Executor | None = None, max_retries: int = 1, allow_changed: bool = False) -> dict[str, int]:
+    """Run every run of ``spec`` that ``store`` has not finished; return counts by status.
+
+    ``executor``: where runs execute (default: :class:`~gatelab.study.local.LocalExecutor` with ``workers``
+    processes; 1 runs in this process). ``on_event(kind, data)`` reports ``"plan"`` (total, todo), ``"start"``
+    (the run's labels) and ``"run"`` (a finished record), for progress bars. A store started from another spec is
+    refused (:class:`SpecChanged`, listing the differences) unless ``allow_changed``; then only new runs are
+    added. Ctrl+C cancels the runs in flight and raises :class:`Interrupted`.
+    """
+    from .local import LocalExecutor
+
+    emit = on_event or (lambda kind, data: None)
+    wanted = spec_to_dict(spec)
+    stored = store.meta("spec")
+    if stored is not None and json.loads(stored) != wanted and not allow_changed:
+        changes = spec_differences(json.loads(stored), wanted)
+        raise SpecChanged("study: expected the spec this folder was started with, got another ("
+                          + "; ".join(changes) + "); pass --allow-changed to add only the new runs, or use "
+                          "another --out")
+    store.set_meta("spec", json.dumps(wanted))
+    store.close_open_attempts("interrupted")                 # in flight when an earlier driver died
+    runs = spec.runs()
+    finished = store.finished_keys()
+    todo = deque(r for r in runs if r.key not in finished)
+    emit("plan", {"total": len(runs), "todo": len(todo)})
+    counts: dict[str, int] = {"skipped": len(runs) - len(todo)}
+    executor = executor or LocalExecutor(workers)
+    in_flight: dict[object, tuple[RunConfig, int]] = {}
+
+    def keep(record: dict) -> None:
+        store.write(record)                                  # committed before the next run is handed out
+        counts[record["status"]] = counts.get(record["status"], 0) + 1
+        emit("run", record)
+
+    try:
+        while todo or in_flight:
+            while todo and len(in_flight) < executor.capacity:
+                run = todo.popleft()
+                attempt = store.start_attempt(run.key)
+                in_flight[executor.submit(run.to_dict(), spec.name)] = (run, attempt)
+                emit("start", {"key": run.key, "task": run.task.name, "variant": run.model.variant,
+                               "seed": run.train.seed, "attempt": attempt})
+            for handle, outcome in executor.wait(list(in_flight)):
+                run, attempt = in_flight.pop(handle)
+                if isinstance(outcome, WorkerLost):
+                    store.end_attempt(run.key, attempt, f"lost: {outcome}")
+                    if attempt <= max_retries:
+                        todo.appendleft(run)
+                        emit("retry", {"key": run.key, "attempt": attempt, "cause": str(outcome)})
+                    else:
+                        keep(_failed_record(run, spec.name, f"worker lost {attempt} time(s); last: {outcome}"))
+                    continue
+                store.end_attempt(run.key, attempt, outcome["status"])
+                keep(outcome)
+    except KeyboardInterrupt:
+        executor.cancel(list(in_flight))
+        for run, attempt in in_flight.values():
+            store.end_attempt(run.key, attempt, "cancelled")
+        raise Interrupted(counts, len(in_flight)) from None
+    finally:
+        executor.close()
+    return counts
