@@ -1,8 +1,8 @@
 """The Ray executor: each run is a Ray task; results stream back to the driver, which alone writes the store.
 
 Ray is optional (``pip install gatelab[ray]``) and imported only here. Without an address, a local Ray instance
-is started for the study (dashboard off, token authentication off, bound to the loopback interface) and shut
-down after it. gatelab counts and retries lost workers itself (Ray's own task retries are off), so attempts are
+is started for the study (dashboard off, token authentication off; Ray ≥ 2.x binds it to the node's own address —
+it replaces a loopback address by that — so on a shared network run it behind a firewall) and shut down after it. gatelab counts and retries lost workers itself (Ray's own task retries are off), so attempts are
 recorded the same way on every executor.
 """
 
@@ -37,7 +37,7 @@ class RayExecutor:
             if address is None:
                 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
                 ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                         _node_ip_address="127.0.0.1", configure_logging=False)
+                         configure_logging=False)
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
             self._started = True
