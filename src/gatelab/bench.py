@@ -76,13 +76,16 @@ class BenchRow:
     peak_mb: float | None = None
 
 
-def contenders(variants: list[str], backends: list[str] | None, naive: bool) -> list[Contender]:
-    """torch.nn.GRU first, then every variant under every applicable backend (or those asked for)."""
+def contenders(variants: list[str], backends: list[str] | None, naive: bool,
+               device: str = "cpu") -> list[Contender]:
+    """torch.nn.GRU first, then every variant under every applicable backend (or those asked for); GPU-only
+    backends only on a GPU."""
     chosen = [Contender(None, "aten")]
     for name in variants:
         layout = _make(Contender(name, "auto"), BenchSize(1, 1, 1, 1), torch.float32).layouts[0]
         for backend, spec in BACKENDS.items():
-            if backend == "ref" or not spec.applies(layout) or (backends and backend not in backends):
+            if backend == "ref" or not spec.applies(layout) or (backends and backend not in backends) or (
+                    spec.gpu_only and device == "cpu"):
                 continue
             chosen.append(Contender(name, backend))
         if naive:

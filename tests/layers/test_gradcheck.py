@@ -25,7 +25,7 @@ def layer_function(layer, with_h0: bool):
 
 def applicable_backends(variant: str) -> list[str]:
     layout = (gatelab.LSTM(1, 1) if variant == "lstm" else gatelab.GRU(1, 1, variant=variant)).layouts[0]
-    return [name for name, b in BACKENDS.items() if b.applies(layout)]
+    return [name for name, b in BACKENDS.items() if b.applies(layout) and not b.gpu_only]   # triton: its own tests
 
 
 CASES = [pytest.param(v, b, id=f"{v}-{b}") for v in gatelab.variants() for b in applicable_backends(v)]
@@ -62,7 +62,7 @@ def test_gradcheck_and_gradgradcheck(variant, backend, bias, with_h0):
             assert gradgradcheck(g, tuple(inputs), eps=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("backend", [n for n, b in BACKENDS.items() if not b.double_backward])
+@pytest.mark.parametrize("backend", [n for n, b in BACKENDS.items() if not b.double_backward and not b.gpu_only])
 def test_backends_without_second_derivatives_refuse_them_loudly(backend):
     variant = next(v for v in gatelab.variants() if backend in applicable_backends(v))
     if variant == "lstm":

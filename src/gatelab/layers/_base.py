@@ -168,7 +168,7 @@ class RecurrentLayer(nn.Module):
         mask = None if lengths_t is None else length_mask(lengths_t, steps, x.device)
 
         layer_states = self._initial_state(state, batch, unbatched, x)      # each (L·D, B, H)
-        backend = resolve_backend(self.backend, self.layouts[0], x.device)
+        backend = resolve_backend(self.backend, self.layouts[0], x.device, x.dtype)
         op = sequence_op(backend)
         self.last_backend = backend
 

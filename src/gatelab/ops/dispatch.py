@@ -21,6 +21,8 @@ from .fused_gru import fused_gru_recurrence
 from .fused_lstm import fused_lstm_recurrence
 from .linear_scan import linear_gru_recurrence, scan_gru_recurrence
 from .recurrence import recurrence, recurrence_ref
+from .triton import available as triton_available
+from .triton import triton_gru_recurrence
 
 SequenceOp = Callable[..., tuple]
 
@@ -42,6 +44,10 @@ def _h_independent(layout: CellLayout) -> bool:
     return layout.options.spec.h_independent
 
 
+def _gru_h_dependent(layout: CellLayout) -> bool:
+    return _gru_family(layout) and not _h_independent(layout)
+
+
 @dataclass(frozen=True)
 class Backend:
     """A way to run one (layer, direction) over a sequence; all share the signature of ``recurrence``."""
@@ -51,6 +57,7 @@ class Backend:
     applies: Callable[[CellLayout], bool]
     double_backward: bool
     summary: str
+    gpu_only: bool = False              # runs on the CPU only under an interpreter (tests), never for speed
 
 
 _DECLARED = [
@@ -64,8 +71,12 @@ _DECLARED = [
             "gates and candidate for all steps at once, then h_t = a_t h_{t-1} + b_t, one FMA per step"),
     Backend("scan", scan_gru_recurrence, _h_independent, False,
             "as 'linear', with a parallel (Hillis–Steele) scan: O(log T) depth, for GPUs and many cores"),
+    Backend("triton", triton_gru_recurrence, _gru_h_dependent, False,
+            "Triton kernels for the time loop, forward and backward (GRU family with h-dependent gates; CUDA, "
+            "or the CPU under TRITON_INTERPRET=1)", gpu_only=True),
 ]
 BACKENDS: dict[str, Backend] = {b.name: b for b in _DECLARED}
+TRITON_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
 BACKEND_CHOICES = ("auto", *BACKENDS)
 
 _forced: ContextVar[str | None] = ContextVar("gatelab_forced_backend", default=None)
@@ -87,17 +98,22 @@ def use_backend(name: str) -> Iterator[None]:
         _forced.reset(token)
 
 
-def resolve_backend(requested: str, layout: CellLayout, device: torch.device) -> str:
+def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
+                    dtype: torch.dtype = torch.float32) -> str:
     """The backend that will run: a forced one, else the requested one, else the rule for ``"auto"``.
 
     The ``"auto"`` rule (measured, see docs/benchmarks.md): h-independent variants solve their linear
-    recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; the rest of the GRU family
+    recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; on CUDA with Triton installed
+    the rest of the GRU family runs the Triton kernels (float32, bfloat16, float16); otherwise the GRU family
     and the sigmoid/tanh LSTM run their fused loops; anything else the hoisted autograd loop.
     """
     name = _forced.get() or requested
     if name == "auto":
         if _h_independent(layout):
             name = "linear" if device.type == "cpu" else "scan"
+        elif (device.type == "cuda" and dtype in TRITON_DTYPES and BACKENDS["triton"].applies(layout)
+              and triton_available(device)):
+            name = "triton"
         elif BACKENDS["fused"].applies(layout):
             name = "fused"
         elif BACKENDS["fused_lstm"].applies(layout):
@@ -108,7 +124,24 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device) ->
     if not backend.applies(layout):
         raise bad_argument("backend", f"a backend that applies to variant {layout.options.variant!r}", name,
                            hint=backend.summary)
+    if name == "triton":
+        _check_triton(device, dtype)
     return name
+
+
+def _check_triton(device: torch.device, dtype: torch.dtype) -> None:
+    """The Triton backend's requirements, as clear errors."""
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        raise bad_argument("backend", "an installed Triton for backend 'triton'", "no module 'triton'",
+                           hint="pip install triton", kind=RuntimeError) from None
+    if not triton_available(device):
+        raise bad_argument("backend", "backend 'triton' on a CUDA device (or the CPU under TRITON_INTERPRET=1)",
+                           str(device))
+    if dtype not in TRITON_DTYPES or (device.type == "cpu" and dtype != torch.float32):
+        allowed = "float32 (the CPU interpreter)" if device.type == "cpu" else "float32, bfloat16 or float16"
+        raise bad_argument("dtype", f"{allowed} for backend 'triton'", str(dtype).removeprefix("torch."))
 
 
 def sequence_op(name: str) -> SequenceOp:

@@ -1,0 +1,259 @@
+"""Triton kernels for the recurrence of every h-dependent GRU-family variant: forward and backward.
+
+One program owns a block of ``BB`` batch rows and walks the T steps; within a step it sweeps the H units in tiles
+of ``BH``, each tile's recurrent products ``h_{t−1} U^T`` done as ``tl.dot`` over ``BK``-wide slices of h. The
+variant is compile-time data (constexpr flags from :class:`~gatelab.cells.gru.GRUPlan`), so each variant gets
+its own specialised kernel with no branches at run time. States live in a (T + 1, B, H) float32 buffer (row 0
+is h_0), so step t reads h_{t−1} from row t; the phases of a step are separated by ``tl.debug_barrier`` because
+later tiles read what earlier tiles wrote. Gates, candidates (and U_h h + b_hh for ``reset="after"``) are kept
+for the backward, which runs the same sweep in reverse and writes the pre-activation gradients of every step;
+the weight gradients are then single large matrix products outside the kernel (see ``__init__.py``).
+
+Equations: :func:`gatelab.cells.gru.gru_gates` / :func:`gatelab.cells.gru.gru_step` (seed convention).
+Reference twin: :func:`gatelab.ops.recurrence_ref`; parity tests run under ``TRITON_INTERPRET=1`` on the CPU.
+"""
+
+from __future__ import annotations
+
+import triton
+import triton.language as tl
+
+# candidate modes (GRUPlan.candidate)
+X_ONLY, FUSED, RESET_AFTER, RESET_BEFORE = 0, 1, 2, 3
+
+
+@triton.jit
+def _sigma(a, KIND: tl.constexpr):
+    if KIND == 0:
+        out = tl.sigmoid(a)
+    else:                                                    # hard_sigmoid: clip(a/6 + 1/2, 0, 1)
+        out = tl.minimum(tl.maximum(a / 6.0 + 0.5, 0.0), 1.0)
+    return out
+
+
+@triton.jit
+def _sigma_grad(g, KIND: tl.constexpr):
+    """σ' from the gate value g = σ(a)."""
+    if KIND == 0:
+        out = g - g * g
+    else:
+        out = tl.where((g > 0.0) & (g < 1.0), 1.0 / 6.0, 0.0)
+    return out
+
+
+@triton.jit
+def _phi(a, KIND: tl.constexpr):
+    if KIND == 0:                                            # tanh(a) = 2σ(2a) − 1
+        out = 2.0 * tl.sigmoid(2.0 * a) - 1.0
+    elif KIND == 1:
+        out = tl.maximum(a, 0.0)
+    else:
+        out = a
+    return out
+
+
+@triton.jit
+def _phi_grad(c, KIND: tl.constexpr):
+    """φ' from the candidate value c = φ(a)."""
+    if KIND == 0:
+        out = 1.0 - c * c
+    elif KIND == 1:
+        out = tl.where(c > 0.0, 1.0, 0.0)
+    else:
+        out = c * 0.0 + 1.0
+    return out
+
+
+@triton.jit
+def _matvec(src, src_stride, rows, row_ok, w, w_row0, n0, H,
+            TRANS: tl.constexpr, BB: tl.constexpr, BH: tl.constexpr, BK: tl.constexpr, PREC: tl.constexpr):
+    """acc[b, n] = Σ_k src[b, k] · W[w_row0 + n, k]   (TRANS=False: h U^T, the forward's products)
+       acc[b, n] = Σ_k src[b, k] · W[w_row0 + k, n]   (TRANS=True:  δ U, the backward's)
+    for the output units n0 … n0 + BH of the rows ``rows``; W is row-major with H columns."""
+    cols = n0 + tl.arange(0, BH)
+    col_ok = cols < H
+    acc = tl.zeros((BB, BH), dtype=tl.float32)
+    for k0 in range(0, H, BK):
+        ks = k0 + tl.arange(0, BK)
+        k_ok = ks < H
+        s = tl.load(src + rows[:, None] * src_stride + ks[None, :], mask=row_ok[:, None] & k_ok[None, :],
+                    other=0.0)
+        if TRANS:
+            wt = tl.load(w + (w_row0 + ks)[:, None] * H + cols[None, :], mask=k_ok[:, None] & col_ok[None, :],
+                         other=0.0)
+        else:
+            wt = tl.load(w + (w_row0 + cols)[None, :] * H + ks[:, None], mask=k_ok[:, None] & col_ok[None, :],
+                         other=0.0)
+        acc += tl.dot(s.to(wt.dtype), wt, input_precision=PREC)
+    return acc
+
+
+@triton.jit
+def gru_forward_kernel(xw, states, u, u_h, b_const, b_hh, mask, gates, cand, uh_keep, rh,
+                       T, B, H, NX,
+                       N_GATES: tl.constexpr, Z_AT: tl.constexpr, R_AT: tl.constexpr, GATES_X: tl.constexpr,
+                       GATES_H: tl.constexpr, CAND: tl.constexpr, CARRY: tl.constexpr, SIGMA: tl.constexpr,
+                       PHI: tl.constexpr, HAS_BC: tl.constexpr, HAS_BHH: tl.constexpr, HAS_MASK: tl.constexpr,
+                       KEEP: tl.constexpr, BB: tl.constexpr, BH: tl.constexpr, BK: tl.constexpr,
+                       PREC: tl.constexpr):
+    rows = tl.program_id(0) * BB + tl.arange(0, BB)
+    row_ok = rows < B
+    G = N_GATES * H
+    NHB: tl.constexpr = N_GATES if GATES_H else 0            # gate blocks at the top of u
+    for t in range(T):
+        h_prev = states + t * B * H
+        saved = t * KEEP                                     # inference keeps one step of scratch
+        if N_GATES > 0:                                      # z_t, r_t = σ(W x + U h + b)
+            for n0 in range(0, H, BH):
+                cols = n0 + tl.arange(0, BH)
+                ok = row_ok[:, None] & (cols < H)[None, :]
+                for j in tl.static_range(N_GATES):
+                    pre = tl.zeros((BB, BH), dtype=tl.float32)
+                    if GATES_X:
+                        pre += tl.load(xw + t * B * NX + rows[:, None] * NX + j * H + cols[None, :], mask=ok,
+                                       other=0.0).to(tl.float32)
+                    if GATES_H:
+                        pre += _matvec(h_prev, H, rows, row_ok, u, j * H, n0, H, False, BB, BH, BK, PREC)
+                    if HAS_BC:
+                        pre += tl.load(b_const + j * H + cols, mask=cols < H, other=0.0).to(tl.float32)[None, :]
+                    tl.store(gates + saved * B * G + rows[:, None] * G + j * H + cols[None, :], _sigma(pre, SIGMA),
+                             mask=ok)
+            tl.debug_barrier()
+        if CAND == 3:                                        # r ⊙ h_{t−1}, read whole by U_h below
+            for n0 in range(0, H, BH):
+                cols = n0 + tl.arange(0, BH)
+                ok = row_ok[:, None] & (cols < H)[None, :]
+                r = tl.load(gates + saved * B * G + rows[:, None] * G + R_AT * H + cols[None, :], mask=ok, other=0.0)
+                hp = tl.load(h_prev + rows[:, None] * H + cols[None, :], mask=ok, other=0.0)
+                tl.store(rh + rows[:, None] * H + cols[None, :], r * hp, mask=ok)
+            tl.debug_barrier()
+        for n0 in range(0, H, BH):                           # ĥ_t, then h_t
+            cols = n0 + tl.arange(0, BH)
+            ok = row_ok[:, None] & (cols < H)[None, :]
+            a = tl.load(xw + t * B * NX + rows[:, None] * NX + (NX - H) + cols[None, :], mask=ok,
+                        other=0.0).to(tl.float32)
+            if CAND == 1:
+                a += _matvec(h_prev, H, rows, row_ok, u, NHB * H, n0, H, False, BB, BH, BK, PREC)
+            if CAND == 2:
+                v = _matvec(h_prev, H, rows, row_ok, u, NHB * H, n0, H, False, BB, BH, BK, PREC)
+                if HAS_BHH:
+                    v += tl.load(b_hh + cols, mask=cols < H, other=0.0).to(tl.float32)[None, :]
+                tl.store(uh_keep + saved * B * H + rows[:, None] * H + cols[None, :], v, mask=ok)
+                r = tl.load(gates + saved * B * G + rows[:, None] * G + R_AT * H + cols[None, :], mask=ok, other=0.0)
+                a += r * v
+            if CAND == 3:
+                a += _matvec(rh, H, rows, row_ok, u_h, 0, n0, H, False, BB, BH, BK, PREC)
+            c = _phi(a, PHI)
+            hp = tl.load(h_prev + rows[:, None] * H + cols[None, :], mask=ok, other=0.0)
+            if Z_AT >= 0:
+                z = tl.load(gates + saved * B * G + rows[:, None] * G + Z_AT * H + cols[None, :], mask=ok, other=0.0)
+                tl.store(cand + saved * B * H + rows[:, None] * H + cols[None, :], c, mask=ok)
+                if CARRY:
+                    h_new = hp + z * (c - hp)                # (1 − z) h_{t−1} + z ĥ_t
+                else:
+                    h_new = z * c
+            else:
+                h_new = c                                    # z ≡ 1
+            if HAS_MASK:
+                real = tl.load(mask + t * B + rows, mask=row_ok, other=0) != 0
+                h_new = tl.where(real[:, None], h_new, hp)
+            tl.store(h_prev + B * H + rows[:, None] * H + cols[None, :], h_new, mask=ok)
+        tl.debug_barrier()
+
+
+@triton.jit
+def gru_backward_kernel(d_out, states, u, u_h, mask, gates, cand, uh_keep, d_pre, d_h, d_hp, scratch,
+                        T, B, H,
+                        N_GATES: tl.constexpr, Z_AT: tl.constexpr, R_AT: tl.constexpr, GATES_H: tl.constexpr,
+                        CAND: tl.constexpr, CARRY: tl.constexpr, SIGMA: tl.constexpr, PHI: tl.constexpr,
+                        HAS_MASK: tl.constexpr, BB: tl.constexpr, BH: tl.constexpr, BK: tl.constexpr,
+                        PREC: tl.constexpr):
+    """d_pre (T, B, G + H): ∂L/∂(pre-activation) of the gates, then of the candidate, per step; d_h (B, H)
+    carries ∂L/∂h_t backwards and ends as ∂L/∂h_0; d_hp and scratch are (B, H) work buffers."""
+    rows = tl.program_id(0) * BB + tl.arange(0, BB)
+    row_ok = rows < B
+    G = N_GATES * H
+    GH = G + H
+    NHB: tl.constexpr = N_GATES if GATES_H else 0
+    for step in range(T):
+        t = T - 1 - step
+        h_prev = states + t * B * H
+        dp = d_pre + t * B * GH
+        for n0 in range(0, H, BH):                           # what each unit's own values give
+            cols = n0 + tl.arange(0, BH)
+            ok = row_ok[:, None] & (cols < H)[None, :]
+            at = rows[:, None] * H + cols[None, :]
+            dh = tl.load(d_h + at, mask=ok, other=0.0) + tl.load(d_out + t * B * H + at, mask=ok, other=0.0)
+            passed = dh * 0.0
+            if HAS_MASK:
+                real = (tl.load(mask + t * B + rows, mask=row_ok, other=0) != 0)[:, None]
+                passed = tl.where(real, 0.0, dh)             # a padded step hands its gradient straight back
+                dh = tl.where(real, dh, 0.0)
+            hp = tl.load(h_prev + at, mask=ok, other=0.0)
+            if Z_AT >= 0:
+                c = tl.load(cand + t * B * H + at, mask=ok, other=0.0)
+                z = tl.load(gates + t * B * G + rows[:, None] * G + Z_AT * H + cols[None, :], mask=ok, other=0.0)
+                dc = dh * z
+                if CARRY:
+                    dz = dh * (c - hp)
+                    dhp = dh * (1.0 - z)
+                else:
+                    dz = dh * c
+                    dhp = dh * 0.0
+                tl.store(dp + rows[:, None] * GH + Z_AT * H + cols[None, :], dz, mask=ok)
+            else:
+                c = tl.load(h_prev + B * H + at, mask=ok, other=0.0)
+                dc = dh
+                dhp = dh * 0.0
+            da = dc * _phi_grad(c, PHI)
+            tl.store(dp + rows[:, None] * GH + G + cols[None, :], da, mask=ok)
+            if CAND == 2:
+                r = tl.load(gates + t * B * G + rows[:, None] * G + R_AT * H + cols[None, :], mask=ok, other=0.0)
+                v = tl.load(uh_keep + t * B * H + at, mask=ok, other=0.0)
+                tl.store(scratch + at, da * r, mask=ok)      # ∂L/∂(U_h h + b_hh)
+                dr = da * v
+                if R_AT == Z_AT:                             # mgu: the one gate is z and r
+                    dr += dz
+                tl.store(dp + rows[:, None] * GH + R_AT * H + cols[None, :], dr, mask=ok)
+            tl.store(d_hp + at, dhp + passed, mask=ok)
+        tl.debug_barrier()
+        for n0 in range(0, H, BH):                           # what needs a whole row: U_h's products, then σ'
+            cols = n0 + tl.arange(0, BH)
+            ok = row_ok[:, None] & (cols < H)[None, :]
+            at = rows[:, None] * H + cols[None, :]
+            dhp = tl.load(d_hp + at, mask=ok, other=0.0)
+            if CAND == 1:
+                dhp += _matvec(dp + G, GH, rows, row_ok, u, NHB * H, n0, H, True, BB, BH, BK, PREC)
+            if CAND == 2:
+                dhp += _matvec(scratch, H, rows, row_ok, u, NHB * H, n0, H, True, BB, BH, BK, PREC)
+            if CAND == 3:
+                drh = _matvec(dp + G, GH, rows, row_ok, u_h, 0, n0, H, True, BB, BH, BK, PREC)
+                r = tl.load(gates + t * B * G + rows[:, None] * G + R_AT * H + cols[None, :], mask=ok, other=0.0)
+                hp = tl.load(h_prev + at, mask=ok, other=0.0)
+                dhp += drh * r
+                dr = drh * hp
+                if R_AT == Z_AT:
+                    dr += tl.load(dp + rows[:, None] * GH + Z_AT * H + cols[None, :], mask=ok, other=0.0)
+            for j in tl.static_range(N_GATES):
+                slot = dp + rows[:, None] * GH + j * H + cols[None, :]
+                g = tl.load(gates + t * B * G + rows[:, None] * G + j * H + cols[None, :], mask=ok, other=0.0)
+                if CAND == 3 and j == R_AT:
+                    raw = dr                                 # computed just above, in registers
+                else:
+                    raw = tl.load(slot, mask=ok, other=0.0)  # written by the first sweep
+                tl.store(slot, raw * _sigma_grad(g, SIGMA), mask=ok)
+            if GATES_H and N_GATES > 0:
+                tl.store(d_hp + at, dhp, mask=ok)
+            else:
+                tl.store(d_h + at, dhp, mask=ok)
+        tl.debug_barrier()
+        if GATES_H and N_GATES > 0:                          # the gates' own U products
+            for n0 in range(0, H, BH):
+                cols = n0 + tl.arange(0, BH)
+                ok = row_ok[:, None] & (cols < H)[None, :]
+                at = rows[:, None] * H + cols[None, :]
+                dhp = tl.load(d_hp + at, mask=ok, other=0.0)
+                for j in tl.static_range(N_GATES):
+                    dhp += _matvec(dp + j * H, GH, rows, row_ok, u, j * H, n0, H, True, BB, BH, BK, PREC)
+                tl.store(d_h + at, dhp, mask=ok)
+            tl.debug_barrier()
