@@ -328,7 +328,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .report.forecast import write_forecast_report
-    from .study.forecast import ForecastSpec, cross_validate
+    from .study.forecast import ForecastSpec, cross_validate, ladder_names
     from .tasks.series import bundled, load_csv
 
     if (args.file is None) == (args.dataset is None):
@@ -353,7 +353,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
                   f"{spec.origins} origins, season {data.season_length} → {out}/")
     for note in data.notes:
         console.print(f"  {note}")
-    names = spec.models or __import__("gatelab.study.forecast", fromlist=["ladder_names"]).ladder_names()
+    names = spec.models or ladder_names()
     meta = {"command": "gatelab " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["forecast"] else "",
             "data": {"name": data.name, "season_length": data.season_length, "notes": list(data.notes),
                      "series": [s.id for s in data.series]},

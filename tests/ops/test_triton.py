@@ -71,8 +71,11 @@ def test_every_h_dependent_variant_matches_the_reference(variant, reset, masked,
 @pytest.mark.parametrize("variant", ["gru", "mgu", "gru_gates_bias"])
 @pytest.mark.parametrize("device", DEVICES)
 def test_awkward_shapes_several_tiles_programs_and_no_bias(variant, device):
-    """H = 70: two unit tiles and two k-slices; B = 20: two programs of 16 rows, the second part empty;
-    T = 1 and no bias."""
+    """H = 70: the tiled kernels (two unit tiles, two k-slices); B = 20: two programs of 16 rows, the second part
+    empty; T = 1 and no bias (H = 16: the persistent kernels, as for H = 10 above)."""
+    from gatelab.ops.triton import persistent
+
+    assert persistent(10) and persistent(16) and persistent(64) and not persistent(70)
     check_parity(*case(variant, "before", steps=3, batch=20, hidden=70, masked=True, device=device))
     check_parity(*case(variant, "after", steps=1, batch=2, hidden=16, masked=False, bias=False, device=device))
 

@@ -59,10 +59,24 @@ def _flags(plan: GRUPlan) -> dict:
             "CAND": _CANDIDATE[plan.candidate], "CARRY": plan.carry, "SIGMA": sigma, "PHI": phi}
 
 
+PERSISTENT_MAX = 64                                          # H up to which U and h stay on chip
+
+
+def _padded(hidden: int) -> int:
+    return max(16, 1 << (hidden - 1).bit_length())          # tl.dot needs ≥ 16 on a GPU
+
+
+def persistent(hidden: int) -> bool:
+    """Whether the persistent kernels run: every U block (≤ 3 of HP × HP) and the state fit on chip."""
+    return _padded(hidden) <= PERSISTENT_MAX
+
+
 def _tiles(hidden: int) -> dict:
-    """Tile sizes: the units of a step in tiles of ≤ 64, the recurrent products in slices of ≤ 64 (≥ 16 for
-    tl.dot on a GPU)."""
-    width = max(16, min(64, 1 << (hidden - 1).bit_length()))
+    """Launch sizes: persistent kernels take the whole padded row; the tiled ones sweep the units in tiles of
+    ≤ 64 and the recurrent products in slices of ≤ 64."""
+    if persistent(hidden):
+        return {"BB": BLOCK_B, "HP": _padded(hidden)}
+    width = min(64, _padded(hidden))
     return {"BB": BLOCK_B, "BH": width, "BK": width}
 
 
@@ -97,15 +111,19 @@ def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused
     gates = torch.empty(kept, batch, max(plan.n_gates, 1) * hidden, **f32)
     cand = torch.empty(kept, batch, hidden, **f32) if plan.z_at is not None else _placeholder(states)
     uh_keep = torch.empty(kept, batch, hidden, **f32) if plan.candidate == "reset_after" else _placeholder(states)
-    rh = torch.empty(batch, hidden, **f32) if plan.candidate == "reset_before" else _placeholder(states)
+    rh = torch.empty(batch, hidden, **f32) if plan.candidate == "reset_before" and not persistent(hidden) \
+        else _placeholder(states)
     mask_i8 = mask.to(torch.int8).contiguous() if mask is not None else _placeholder(states)
     grid = (triton_cdiv(batch, BLOCK_B),)
     if steps and batch:
-        kernels.gru_forward_kernel[grid](
-            xw.contiguous(), states, _or(u_fused, states), _or(u_h, states), _or(b_const, states),
-            _or(b_hh, states), mask_i8, gates, cand, uh_keep, rh, steps, batch, hidden, nx,
-            GATES_X=plan.gates_read_x, HAS_BC=b_const is not None, HAS_BHH=b_hh is not None,
-            HAS_MASK=mask is not None, KEEP=int(keep), PREC=_precision(xw.dtype), **_flags(plan), **_tiles(hidden))
+        tensors = [xw.contiguous(), states, _or(u_fused, states), _or(u_h, states), _or(b_const, states),
+                   _or(b_hh, states), mask_i8, gates, cand, uh_keep]
+        kernel = kernels.gru_forward_persistent_kernel
+        if not persistent(hidden):
+            kernel, tensors = kernels.gru_forward_kernel, tensors + [rh]
+        kernel[grid](*tensors, steps, batch, hidden, nx, GATES_X=plan.gates_read_x, HAS_BC=b_const is not None,
+                     HAS_BHH=b_hh is not None, HAS_MASK=mask is not None, KEEP=int(keep),
+                     PREC=_precision(xw.dtype), **_flags(plan), **_tiles(hidden))
     return states, gates, cand, uh_keep
 
 
@@ -146,14 +164,17 @@ class _TritonGRU(torch.autograd.Function):
             grad[-1] += d_last.float()
         d_pre = torch.zeros(steps, batch, G + hidden, **f32)
         d_h = torch.zeros(batch, hidden, **f32)
-        work = torch.zeros(2, batch, hidden, **f32)
         if steps and batch:
-            kernels.gru_backward_kernel[(triton_cdiv(batch, BLOCK_B),)](
-                grad, states, _or(u_fused, states), _or(u_h, states),
-                mask.to(torch.int8).contiguous() if mask is not None else _placeholder(states),
-                gates, cand, uh_keep, d_pre, d_h, work[0], work[1], steps, batch, hidden,
-                HAS_MASK=mask is not None, PREC=_precision(states.dtype if u_fused is None else u_fused.dtype),
-                **{k: v for k, v in _flags(plan).items()}, **_tiles(hidden))
+            tensors = [grad, states, _or(u_fused, states), _or(u_h, states),
+                       mask.to(torch.int8).contiguous() if mask is not None else _placeholder(states),
+                       gates, cand, uh_keep, d_pre, d_h]
+            kernel = kernels.gru_backward_persistent_kernel
+            if not persistent(hidden):
+                work = torch.zeros(2, batch, hidden, **f32)
+                kernel, tensors = kernels.gru_backward_kernel, tensors + [work[0], work[1]]
+            kernel[(triton_cdiv(batch, BLOCK_B),)](
+                *tensors, steps, batch, hidden, HAS_MASK=mask is not None, PREC=_precision(ctx.dtypes[0]),
+                **_flags(plan), **_tiles(hidden))
         # the weight gradients: one large product each over all T·B rows
         h_prev = states[:-1].reshape(-1, hidden)                              # (T·B, H)
         d_gates, d_cand = d_pre[..., :G].reshape(steps * batch, G), d_pre[..., G:].reshape(steps * batch, hidden)
