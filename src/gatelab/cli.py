@@ -375,8 +375,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
             progress.console.print(f"  {outcome.name:<20} {outcome.seconds:6.2f} s{status}")
             progress.update(bar, advance=1)
 
-        cross_validate(data, spec, on_model=on_model,
-                       on_start=lambda name: progress.update(bar, description=f"fitting {name}"))
+        cross_validate(data, spec, on_model=on_model, on_fit=lambda name, k: progress.update(
+            bar, description=f"fitting {name} (origin {k + 1}/{spec.origins})"))
     index = write_forecast_report(out)
     for line in (out / "report.md").read_text().splitlines():
         if line.startswith("**Verdict") or line.startswith("- Gates"):

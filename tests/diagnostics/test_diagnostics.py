@@ -192,3 +192,21 @@ def test_smoothing_says_where_it_does_not_apply():
             smoothing_fit(gatelab.GRU(2, 3, batch_first=True, variant=variant), torch.randn(2, 4, 2))
     with pytest.raises(ValueError, match="no update gate"):
         smoothing_fit(gatelab.LSTM(2, 3, batch_first=True), torch.randn(2, 4, 2))
+
+
+def test_flow_tracker_watches_training_through_the_loops_callback():
+    from gatelab.diagnostics import FlowTracker
+    from gatelab.train import TrainConfig, train
+
+    torch.manual_seed(0)
+    task = get_task("adding", steps=12)
+    model = SequenceModel("gru", 2, 8, 1)
+    x, _ = task.batch(16, torch.Generator().manual_seed(5), "test")
+    tracker = FlowTracker(model.rnn, x, every=10)
+    train(model, task, TrainConfig(steps=30, batch_size=8, eval_every=30, eval_size=16), on_step=tracker)
+    assert tracker.steps == [10, 20, 30] and all(p.shape == (12,) for p in tracker.profiles)
+    assert all(tau is not None and tau > 1.0 for tau in tracker.median_time_scales)
+    assert model.rnn.training, "the tracker leaves the model in training mode"
+    assert torch.equal(tracker.profiles[-1], state_sensitivity(model.rnn, x)), "the last profile is the model's"
+    with pytest.raises(ValueError, match="every: expected a positive int"):
+        FlowTracker(model.rnn, x, every=0)

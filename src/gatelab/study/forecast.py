@@ -82,18 +82,19 @@ def _build(name: str, data: SeriesSet, spec: ForecastSpec):
 
 
 def cross_validate(data: SeriesSet, spec: ForecastSpec, on_model: Callable[[ModelOutcome], None] | None = None,
-                   on_start: Callable[[str], None] | None = None) -> list[ModelOutcome]:
-    """Run every model of the ladder over every origin; return one outcome per model, in ladder order."""
+                   on_fit: Callable[[str, int], None] | None = None) -> list[ModelOutcome]:
+    """Run every model of the ladder over every origin; return one outcome per model, in ladder order.
+    ``on_fit(model, origin)`` is called before each fit, ``on_model(outcome)`` after each model (progress)."""
     check_lengths(data, spec.horizon, spec.origins, spec.stride)
     names = spec.models or ladder_names()
     outcomes = []
     for name in names:
-        if on_start is not None:
-            on_start(name)
         outcome = ModelOutcome(name, "classical" if name in CLASSICAL else "recurrent")
         start = time.perf_counter()
         try:
             for k in range(spec.origins):
+                if on_fit is not None:
+                    on_fit(name, k)
                 back = (spec.origins - k - 1) * spec.stride + spec.horizon          # test span starts here
                 histories = [s.values[:len(s) - back] for s in data.series]
                 model = _build(name, data, spec).fit(histories)
