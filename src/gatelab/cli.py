@@ -247,34 +247,66 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+    from pathlib import Path
+
     import torch
     from rich.console import Console
     from rich.table import Table
 
-    from .config import RunConfig
+    from .config import RunConfig, TaskConfig
     from .diagnostics import gate_statistics
     from .diagnostics.plots import write_diagnostic_plots
     from .store import Store
     from .study.run import build_run, diagnose, diagnose_initial, test_batch
-    from .train import train
+    from .train import load_checkpoint, save_checkpoint, train
 
-    store_path = _study_store(args.dir)
-    with Store(store_path) as store:
-        record = store.find(args.key)
-    config = RunConfig.from_dict(record["config"])
-    console = Console()
-    console.print(f"[bold]{record['key']}[/]: {config.model.variant} on {config.task.name}, seed {config.train.seed} "
-                  f"— retraining from its config (deterministic on the CPU)")
-    model, task = build_run(config)
-    x, y = test_batch(config, task)
-    initial = diagnose_initial(model, x[:64])
-    train(model, task, config.train)
+    console = Console(soft_wrap=True)                        # paths and sentences stay whole in logs
+    source = Path(args.target)
+    if source.is_dir():                                       # a study folder and a run key: retrain the run
+        if args.key is None:
+            raise ValueError("KEY: expected a run key (or prefix) after the study folder, got nothing")
+        store_path = _study_store(args.target)
+        with Store(store_path) as store:
+            record = store.find(args.key)
+        config = RunConfig.from_dict(record["config"])
+        label, folder = record["key"], store_path.parent / "diagnose" / record["key"]
+        console.print(f"[bold]{label}[/]: {config.model.variant} on {config.task.name}, seed {config.train.seed} "
+                      f"— retraining from its config (deterministic on the CPU)")
+        model, task = build_run(config)
+        x, y = test_batch(config, task)
+        initial = diagnose_initial(model, x[:64])
+        train(model, task, config.train)
+        stored = record["metrics"].get("test")
+    else:                                                     # a checkpoint: its weights, on its task or --task
+        if args.key is not None:
+            raise ValueError(f"KEY: expected no run key after a checkpoint file, got {args.key!r}")
+        config_data, weights = load_checkpoint(source)
+        config = RunConfig.from_dict(config_data)
+        if args.task is not None:
+            config = replace(config, task=TaskConfig(args.task, config.task.sizes if args.task == config.task.name
+                                                     else ()))
+        model, task = build_run(config)
+        try:
+            model.load_state_dict(weights)
+        except RuntimeError:
+            raise ValueError(f"--task: expected a task with the checkpoint's input and output sizes, got "
+                             f"{config.task.name!r} ({task.input_size} in, {task.output_size} out)") from None
+        x, y = test_batch(config, task)
+        initial, stored = {}, None
+        label, folder = source.stem, source.parent / f"{source.stem}-diagnose"
+        console.print(f"[bold]{source}[/]: {config.model.variant} on {config.task.name} (checkpoint; the profile "
+                      "at initialisation is not in a checkpoint)")
     model.eval()
     with torch.no_grad():
         value = task.evaluate(model(x), y)
-    stored = record["metrics"].get("test")
-    console.print(f"test {task.metric}: {value:.6g} (stored {stored}); reproduced: "
-                  f"{'yes' if stored is not None and value == stored else 'no'}")
+    if source.is_dir():
+        console.print(f"test {task.metric}: {value:.6g} (stored {stored}); reproduced: "
+                      f"{'yes' if stored is not None and value == stored else 'no'}")
+    else:
+        console.print(f"test {task.metric}: {value:.6g}")
+    if args.save_checkpoint:
+        console.print(f"wrote {save_checkpoint(args.save_checkpoint, model, config.to_dict())}")
     found = {**initial, **diagnose(model, task, x[:64], y[:64])}            # what every study run stores
     if "error" in found:
         raise ValueError(f"KEY: diagnostics failed for this run: {found['error']}")
@@ -306,7 +338,7 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     else:
         console.print("clamp tests: only for variant 'gru' (they remove one of its gates)")
     stats = gate_statistics(model.rnn, x[:64])
-    for path in write_diagnostic_plots(found, stats, store_path.parent / "diagnose" / record["key"]):
+    for path in write_diagnostic_plots(found, stats, folder):
         console.print(f"wrote {path}")
     return 0
 
@@ -424,9 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("dir", metavar="DIR", help="the study folder")
     status.set_defaults(run=_cmd_status)
 
-    diagnose = commands.add_parser("diagnose", help="retrain one stored run from its config and print its diagnostics")
-    diagnose.add_argument("dir", metavar="DIR", help="the study folder")
-    diagnose.add_argument("key", metavar="KEY", help="a run key (or a unique prefix), as in the store")
+    diagnose = commands.add_parser("diagnose", help="the diagnostics of one trained model: a stored run (retrained "
+                                                    "from its config) or a checkpoint")
+    diagnose.add_argument("target", metavar="DIR|CHECKPOINT", help="a study folder (then KEY), or a checkpoint file")
+    diagnose.add_argument("key", metavar="KEY", nargs="?", help="a run key (or a unique prefix), as in the store")
+    diagnose.add_argument("--task", metavar="T", help="checkpoint: diagnose on this task instead of its own")
+    diagnose.add_argument("--save-checkpoint", metavar="FILE", help="also save the trained model as a checkpoint")
     diagnose.set_defaults(run=_cmd_diagnose)
 
     forecast = commands.add_parser(

@@ -1,21 +1,17 @@
 """The Triton backend against the reference twin — on the CPU through Triton's interpreter, on CUDA when present.
 
-``TRITON_INTERPRET=1`` is set before the kernels are first imported (pytest imports every test module first),
-so the same kernels the GPU compiles run here in NumPy: slow, exact enough for parity at small sizes.
+Without a GPU, tests/conftest.py sets ``TRITON_INTERPRET=1`` before anything imports Triton, so the same kernels
+the GPU compiles run here in NumPy: slow, exact enough for parity at small sizes.
 """
 
 from __future__ import annotations
 
-import os
+import pytest
+import torch
+from support import GRU_VARIANTS, assert_close
 
-os.environ.setdefault("TRITON_INTERPRET", "1")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from support import GRU_VARIANTS, assert_close  # noqa: E402
-
-import gatelab  # noqa: E402
-from gatelab.ops import recurrence_ref  # noqa: E402
+import gatelab
+from gatelab.ops import recurrence_ref
 
 triton = pytest.importorskip("triton")
 from gatelab.ops.dispatch import BACKENDS, resolve_backend  # noqa: E402

@@ -26,7 +26,7 @@ seeds = 5
 [model]
 hidden_size = 8
 [train]
-steps = 60
+steps = 150
 batch_size = 16
 eval_every = 30
 eval_size = 64
@@ -91,8 +91,8 @@ def test_driver_sigkill_at_a_random_point_loses_and_repeats_nothing(study_file, 
     database = out / "runs.sqlite"
     command = explain(study_file, out, *(["--workers", "2"] if executor == "local" else ["--executor", "ray"]))
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    wait_for(database, chance.randint(0, RUNS - 3), process)
-    time.sleep(chance.uniform(0, 0.5))
+    wait_for(database, chance.randint(0, RUNS - 4), process)
+    time.sleep(chance.uniform(0, 0.3))
     os.killpg(process.pid, signal.SIGKILL)                        # the driver and everything it started
     process.wait()
     before = finished_runs(database) if database.exists() else {}
@@ -216,11 +216,11 @@ def test_resuming_with_a_changed_spec_is_refused_unless_allowed(tmp_path):
 
 def test_the_cli_refuses_a_changed_spec_with_exit_2(study_file, tmp_path):
     changed = tmp_path / "changed.toml"
-    changed.write_text(STUDY.replace("seeds = 5", "seeds = 1").replace("steps = 60", "steps = 5"))
+    changed.write_text(STUDY.replace("seeds = 5", "seeds = 1").replace("steps = 150", "steps = 5"))
     out = tmp_path / "out"
     first = subprocess.run(explain(changed, out, "--workers", "1"), capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
-    changed.write_text(STUDY.replace("seeds = 5", "seeds = 1").replace("steps = 60", "steps = 6"))
+    changed.write_text(STUDY.replace("seeds = 5", "seeds = 1").replace("steps = 150", "steps = 6"))
     second = subprocess.run(explain(changed, out, "--workers", "1"), capture_output=True, text=True, timeout=300)
     assert second.returncode == 2 and "train.steps: 5 → 6" in second.stderr and "Traceback" not in second.stderr
 

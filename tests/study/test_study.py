@@ -244,6 +244,26 @@ def test_diagnose_rebuilds_a_stored_run_exactly_and_writes_its_plots(tmp_path):
     assert "reproduced: yes" in result.stdout and "clamped without retraining" in result.stdout
     for name in ("flow.png", "spectrum.png", "gate_z.png", "gate_r.png", "time_scales.png"):
         assert (tmp_path / "diagnose" / key / name).exists()
+    checkpoint = tmp_path / "gru.pt"
+    saved = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(tmp_path), key[:10],
+                            "--save-checkpoint", str(checkpoint)], capture_output=True, text=True, timeout=300)
+    assert saved.returncode == 0 and checkpoint.exists(), saved.stderr
+    again = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(checkpoint)], capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    stored = next(r for r in Store(tmp_path / "runs.sqlite").records() if r["key"] == key)["metrics"]["test"]
+    assert f"test accuracy: {stored:.6g}" in again.stdout, "the checkpoint holds the trained model"
+    assert (tmp_path / "gru-diagnose" / "flow.png").exists()
+    other = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(checkpoint), "--task", "parity"],
+                           capture_output=True, text=True, timeout=300)
+    assert other.returncode == 0 and "on parity" in other.stdout, other.stderr
+    wrong = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(checkpoint), "--task", "mod3"],
+                           capture_output=True, text=True, timeout=300)
+    assert wrong.returncode == 2 and "--task: expected a task with the checkpoint's input and output sizes" in \
+        wrong.stderr
+    not_one = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(tmp_path / "runs.sqlite")],
+                             capture_output=True, text=True, timeout=300)
+    assert not_one.returncode == 2 and "CHECKPOINT: expected a gatelab checkpoint file" in not_one.stderr
     missing = subprocess.run([sys.executable, "-m", "gatelab.cli", "diagnose", str(tmp_path), "zzzz"],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "KEY: expected the prefix of exactly one run key" in missing.stderr
