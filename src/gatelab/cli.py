@@ -361,7 +361,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
 
     from .report.forecast import write_forecast_report
     from .study.forecast import ForecastSpec, cross_validate, ladder_names
-    from .tasks.series import bundled, load_csv
+    from .tasks.series import bundled, check_lengths, load_csv
 
     if (args.file is None) == (args.dataset is None):
         raise ValueError("FILE: expected a CSV file or --dataset NAME (exactly one), got "
@@ -378,6 +378,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     horizon = args.horizon if args.horizon is not None else (data.season_length if data.season_length > 1 else 8)
     spec = ForecastSpec(horizon, args.origins, models=tuple(args.models) if args.models else None,
                         hidden_size=args.hidden_size, train_steps=args.train_steps)
+    check_lengths(data, spec.horizon, spec.origins, spec.stride)           # before anything is written
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     console = Console()

@@ -187,6 +187,7 @@ def test_ctrl_c_cancels_in_flight_runs_keeps_finished_ones_and_says_how_to_resum
     assert resumed.returncode == 0, resumed.stderr
     after = finished_runs(out / "runs.sqlite")
     assert all(after[k] == v for k, v in before.items()) and len(after) == RUNS
+    assert f"explain --study {study_file}" in (out / "report" / "report.md").read_text(), "the command is stored"
     status = subprocess.run([sys.executable, "-m", "gatelab.cli", "status", str(out)], capture_output=True,
                             text=True, timeout=120)
     assert status.returncode == 0 and "10 runs planned" in status.stdout
