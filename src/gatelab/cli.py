@@ -121,7 +121,8 @@ def _cmd_status(args: argparse.Namespace) -> int:
     counts = Counter(statuses.get(key, "remaining") for key in planned)
     open_attempts = sum(a["ended"] is None for a in attempts)
     console = Console()
-    console.print(f"{args.dir}: {len(planned)} runs planned", soft_wrap=True)
+    console.print(f"{args.dir}: {len(planned)} runs planned" + ("" if spec else " (no spec stored — a study from "
+                                                                   "before specs were stored: the runs it holds)"), soft_wrap=True)
     table = Table()
     table.add_column("status")
     table.add_column("runs", justify="right")
