@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from . import describe, variants
+from .commands import study_store
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -115,7 +116,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from .store import Store
     from .study.spec import study_from_dict
 
-    with Store(_study_store(args.dir)) as store:
+    with Store(study_store(args.dir)) as store:
         statuses, attempts, spec = store.statuses(), store.attempts(), store.meta("spec")
     planned = [r.key for r in study_from_dict(json.loads(spec)).runs()] if spec else list(statuses)
     counts = Counter(statuses.get(key, "remaining") for key in planned)
@@ -139,20 +140,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _study_store(folder: str):
-    """The store of a study folder, or the CLI's usual error."""
-    from pathlib import Path
-
-    store = Path(folder) / "runs.sqlite"
-    if not store.exists():
-        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(folder)!r}")
-    return store
-
-
 def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
-    store = _study_store(args.dir)
+    store = study_store(args.dir)
     print(f"report: {write_report(store, store.parent / 'report')}")
     return 0
 
@@ -248,175 +239,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_diagnose(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-    from pathlib import Path
+    from .commands.diagnose import run
 
-    import torch
-    from rich.console import Console
-    from rich.table import Table
-
-    from .config import RunConfig, TaskConfig
-    from .diagnostics import gate_statistics
-    from .diagnostics.plots import write_diagnostic_plots
-    from .store import Store
-    from .study.run import build_run, diagnose, diagnose_initial, test_batch
-    from .train import load_checkpoint, save_checkpoint, train
-
-    console = Console(soft_wrap=True)                        # paths and sentences stay whole in logs
-    source = Path(args.target)
-    if source.is_dir():                                       # a study folder and a run key: retrain the run
-        if args.key is None:
-            raise ValueError("KEY: expected a run key (or prefix) after the study folder, got nothing")
-        store_path = _study_store(args.target)
-        with Store(store_path) as store:
-            record = store.find(args.key)
-        config = RunConfig.from_dict(record["config"])
-        label, folder = record["key"], store_path.parent / "diagnose" / record["key"]
-        console.print(f"[bold]{label}[/]: {config.model.variant} on {config.task.name}, seed {config.train.seed} "
-                      f"— retraining from its config (deterministic on the CPU)")
-        model, task = build_run(config)
-        x, y = test_batch(config, task)
-        initial = diagnose_initial(model, x[:64])
-        train(model, task, config.train)
-        stored = record["metrics"].get("test")
-    else:                                                     # a checkpoint: its weights, on its task or --task
-        if args.key is not None:
-            raise ValueError(f"KEY: expected no run key after a checkpoint file, got {args.key!r}")
-        config_data, weights = load_checkpoint(source)
-        config = RunConfig.from_dict(config_data)
-        if args.task is not None:
-            config = replace(config, task=TaskConfig(args.task, config.task.sizes if args.task == config.task.name
-                                                     else ()))
-        model, task = build_run(config)
-        try:
-            model.load_state_dict(weights)
-        except RuntimeError:
-            raise ValueError(f"--task: expected a task with the checkpoint's input and output sizes, got "
-                             f"{config.task.name!r} ({task.input_size} in, {task.output_size} out)") from None
-        x, y = test_batch(config, task)
-        initial, stored = {}, None
-        label, folder = source.stem, source.parent / f"{source.stem}-diagnose"
-        console.print(f"[bold]{source}[/]: {config.model.variant} on {config.task.name} (checkpoint; the profile "
-                      "at initialisation is not in a checkpoint)")
-    model.eval()
-    with torch.no_grad():
-        value = task.evaluate(model(x), y)
-    if source.is_dir():
-        console.print(f"test {task.metric}: {value:.6g} (stored {stored}); reproduced: "
-                      f"{'yes' if stored is not None and value == stored else 'no'}")
-    else:
-        console.print(f"test {task.metric}: {value:.6g}")
-    if args.save_checkpoint:
-        console.print(f"wrote {save_checkpoint(args.save_checkpoint, model, config.to_dict())}")
-    found = {**initial, **diagnose(model, task, x[:64], y[:64])}            # what every study run stores
-    if "error" in found:
-        raise ValueError(f"KEY: diagnostics failed for this run: {found['error']}")
-    profile, start = found["sensitivity"], found.get("sensitivity_init")
-    table = Table(title="how much of a unit signal at the last state reaches back: ‖uᵀ ∂h_T/∂h_t‖")
-    for column in ("steps back", "at initialisation", "trained"):
-        table.add_column(column, justify="right")
-    for back in sorted({0, 1, 5, 10, 25, 50, 100, len(profile) - 1} & set(range(len(profile)))):
-        at = len(profile) - 1 - back
-        table.add_row(str(back), f"{start[at]:.3e}" if start else "—", f"{profile[at]:.3e}")
-    console.print(table)
-    init_radius = found.get("spectral_radius_init")
-    console.print(f"median spectral radius of ∂h_t/∂h_(t-1): {found['spectral_radius_median']:.3g} trained"
-                  + (f", {sorted(init_radius)[len(init_radius) // 2]:.3g} at initialisation" if init_radius else ""))
-    if "time_scale_quartiles" in found:
-        q = found["time_scale_quartiles"]
-        console.print(f"time scales τ over units: quartiles {q[0]:.3g} / {q[1]:.3g} / {q[2]:.3g} steps")
-    if "r_closed" in found:
-        console.print(f"reset gate: r < 0.1 in {100 * found['r_closed']:.1f}%, r > 0.9 in "
-                      f"{100 * found['r_open']:.1f}% of (unit, step)")
-    if "smoothing" in found:
-        fit = found["smoothing"]
-        console.print(f"exponential smoothing with the trained z explains {100 * fit['explained_variance']:.1f}% of "
-                      f"the states' variance ({100 * fit['clamp_explained_variance']:.1f}% with r ≡ 0 before fitting)")
-    else:
-        console.print("exponential-smoothing distance: does not apply (no update gate with a carry path)")
-    if "clamps" in found:
-        console.print("clamped without retraining: " + ", ".join(f"{k} {v:.4g}" for k, v in found["clamps"].items()))
-    else:
-        console.print("clamp tests: only for variant 'gru' (they remove one of its gates)")
-    stats = gate_statistics(model.rnn, x[:64])
-    for path in write_diagnostic_plots(found, stats, folder):
-        console.print(f"wrote {path}")
-    return 0
+    return run(args)
 
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
-    import csv
-    import json
-    import shlex
-    from pathlib import Path
+    from .commands.forecast import run
 
-    try:
-        import pandas  # noqa: F401
-        import statsforecast  # noqa: F401
-        import statsmodels  # noqa: F401
-    except ImportError as error:
-        raise ValueError(f"gatelab forecast needs the forecast extra ({error.name} is missing): "
-                         "pip install 'gatelab[forecast]'") from None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from .report.forecast import write_forecast_report
-    from .study.forecast import ForecastSpec, cross_validate, ladder_names
-    from .tasks.series import bundled, check_lengths, load_csv
-
-    if (args.file is None) == (args.dataset is None):
-        raise ValueError("FILE: expected a CSV file or --dataset NAME (exactly one), got "
-                         + ("both" if args.file else "neither"))
-    if args.file is not None and args.target is None:
-        raise ValueError("--target: expected the name of the value column of FILE, got nothing")
-    for flag, value in (("--season-length", args.season_length), ("--horizon", args.horizon),
-                        ("--origins", args.origins), ("--train-steps", args.train_steps),
-                        ("--hidden-size", args.hidden_size)):
-        if value is not None and value <= 0:
-            raise ValueError(f"{flag}: expected a positive int, got {value}")
-    data = (bundled(args.dataset, args.season_length) if args.dataset else
-            load_csv(args.file, args.target, args.time, args.id, args.fill, args.season_length))
-    horizon = args.horizon if args.horizon is not None else (data.season_length if data.season_length > 1 else 8)
-    spec = ForecastSpec(horizon, args.origins, models=tuple(args.models) if args.models else None,
-                        hidden_size=args.hidden_size, train_steps=args.train_steps)
-    check_lengths(data, spec.horizon, spec.origins, spec.stride)           # before anything is written
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    console = Console()
-    console.print(f"[bold]gatelab forecast[/]: {data.name} — {len(data.series)} series, horizon {horizon}, "
-                  f"{spec.origins} origins, season {data.season_length} → {out}/")
-    for note in data.notes:
-        console.print(f"  {note}")
-    names = spec.models or ladder_names()
-    meta = {"command": "gatelab " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["forecast"] else "",
-            "data": {"name": data.name, "season_length": data.season_length, "notes": list(data.notes),
-                     "series": [s.id for s in data.series]},
-            "spec": {"horizon": horizon, "origins": spec.origins, "stride": spec.stride}, "models": []}
-    fields = ["unique_id", "origin", "cutoff", "ds", "horizon", "model", "y", "y_hat", "scale"]
-    with (out / "forecasts.csv").open("w", newline="") as handle:
-        csv.DictWriter(handle, fields).writeheader()
-
-    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as progress:
-        bar = progress.add_task("models", total=len(names))
-
-        def on_model(outcome) -> None:                                       # kept as soon as a model is done
-            with (out / "forecasts.csv").open("a", newline="") as handle:
-                csv.DictWriter(handle, fields).writerows(outcome.rows)
-            meta["models"].append(outcome.summary())
-            (out / "models.json").write_text(json.dumps(meta, indent=1))
-            status = "" if outcome.status == "ok" else f" [red]{outcome.status}[/]"
-            progress.console.print(f"  {outcome.name:<20} {outcome.seconds:6.2f} s{status}")
-            progress.update(bar, advance=1)
-
-        cross_validate(data, spec, on_model=on_model, on_fit=lambda name, k: progress.update(
-            bar, description=f"fitting {name} (origin {k + 1}/{spec.origins})"))
-    index = write_forecast_report(out)
-    for line in (out / "report.md").read_text().splitlines():
-        if line.startswith("**Verdict") or line.startswith("- Gates"):
-            console.print(line.strip("*"))
-    console.print(f"report: {index}\nforecasts: {out / 'forecasts.csv'}")
-    return 0
+    return run(args)
 
 
 class _Parser(argparse.ArgumentParser):
