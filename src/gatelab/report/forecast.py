@@ -21,6 +21,8 @@ from .markup import page, table
 from .stats import PairedTest, diebold_mariano
 
 REFERENCE = "gru"
+# A verdict whose model errs this many times more than the best's says that the test could not separate them.
+WEAK_EVIDENCE = 1.5
 
 
 @dataclass(frozen=True)
@@ -119,10 +121,14 @@ def _verdict(chosen: ModelScore, best: ModelScore, ladder: list[ModelScore]) -> 
                 f"{closest.against_best.p_value:.2g})" if closest else "; it is also the simplest of the ladder")
         return f"Verdict: {best.name} is needed — it has the lowest error (MASE {_f(best.mase)}){tail}."
     t = chosen.against_best
-    return (f"Verdict: {chosen.name} is enough — the simplest model whose error is not worse than the best's "
-            f"beyond the noise. {chosen.name}: MASE {_f(chosen.mase)} against {_f(best.mase)} for the best, "
-            f"{best.name}; difference {t.mean:+.3g} (95% CI [{t.low:+.3g}, {t.high:+.3g}]) over {t.n} paired "
-            f"forecasts, Diebold–Mariano p = {t.p_value:.2g}.")
+    sentence = (f"Verdict: {chosen.name} is enough — the simplest model whose error is not worse than the best's "
+                f"beyond the noise. {chosen.name}: MASE {_f(chosen.mase)} against {_f(best.mase)} for the best, "
+                f"{best.name}; difference {t.mean:+.3g} (95% CI [{t.low:+.3g}, {t.high:+.3g}]) over {t.n} paired "
+                f"forecasts, Diebold–Mariano p = {t.p_value:.2g}.")
+    if best.mase > 0 and chosen.mase > WEAK_EVIDENCE * best.mase:
+        sentence += (f" The evidence is weak: its error is {chosen.mase / best.mase:.1f}× the best's, a gap these "
+                     f"{t.n} forecasts cannot confirm; more origins (--origins) could tell them apart.")
+    return sentence
 
 
 def _gate_sentence(name: str, t: PairedTest) -> str:
