@@ -95,7 +95,7 @@ def summarise(records: list[dict]) -> dict[str, dict]:
                                                interval(list(tests[variant].values())), diff))
         references = next((r["metrics"].get("references") for rs in per_variant.values() for r in rs
                            if r["metrics"].get("references")), {})
-        why = _why(per_variant, task.metric, comparisons, better_high)
+        why = _why(task_name, per_variant, task.metric, comparisons, better_high)
         sentences += why["sentences"]
         out[task_name] = {"task": task, "rows": rows, "references": references, "why": why, "comparisons": comparisons, "sentences": sentences,
                           "curves": {v: [r["curve"] for r in rs if r["curve"]] for v, rs in per_variant.items()}}
@@ -116,7 +116,7 @@ def _median(values: list[float]) -> float:
     return values[len(values) // 2] if values else math.nan
 
 
-def _why(per_variant: dict[str, list[dict]], metric: str, comparisons: dict[str, Interval],
+def _why(task_name: str, per_variant: dict[str, list[dict]], metric: str, comparisons: dict[str, Interval],
          better_high: bool) -> dict:
     """Diagnostics across seeds, per variant: the gradient-flow profiles at initialisation and trained, the median
     spectral radius of the step Jacobian, the units' time scales, the exponential-smoothing distance; gru's
@@ -158,13 +158,13 @@ def _why(per_variant: dict[str, list[dict]], metric: str, comparisons: dict[str,
                 continue
             diff = comparisons.get(variant)
             fails = diff is not None and diff.excludes_zero and ((diff.mean < 0) if better_high else (diff.mean > 0))
-            sentences.append(f"Why: {variant} {'fails this task and ' if fails else ''}keeps {kept:.1e} of a signal "
+            sentences.append(f"Why, on {task_name}: {variant} {'fails this task and ' if fails else ''}keeps {kept:.1e} of a signal "
                              f"from {lag} steps back relative to the last step, against {reference:.2g} for gru "
                              f"— its gradient vanishes (trained models, mean of {len(per_variant[variant])} seeds).")
     if clamps:
         base = clamps["none"].mean
         parts = [f"{k}: {_fmt(v.mean)}" for k, v in clamps.items() if k != "none"]
-        sentences.append(f"Why: on 64 test sequences the trained gru's {metric} is {_fmt(base)}; clamped without "
+        sentences.append(f"Why, on {task_name}: the trained gru's {metric} on 64 test sequences is {_fmt(base)}; clamped without "
                          "retraining — " + ", ".join(parts) + ".")
     if REFERENCE in smoothing and smoothing[REFERENCE].n:
         fit = smoothing[REFERENCE]
@@ -173,7 +173,7 @@ def _why(per_variant: dict[str, list[dict]], metric: str, comparisons: dict[str,
         verdict = ("the trained gru behaves like exponential smoothing with changing weights" if low >= SMOOTH_ENOUGH
                    else "the trained gru does not behave like exponential smoothing: its candidate needs the past"
                    if high < SMOOTH_ENOUGH else "the data cannot tell whether the trained gru is an exponential smoothing")
-        sentences.append(f"Why: an exponential smoothing of the input with gru's own z explains "
+        sentences.append(f"Why, on {task_name}: an exponential smoothing of the input with gru's own z explains "
                          f"{_interval_text(fit)} of its states' variance — {verdict}.")
     return {"profiles": profiles, "profiles_init": profiles_init, "spectral_radius": radius, "time_scales": scales,
             "time_scale_units": units, "smoothing": smoothing, "clamps": clamps, "heatmaps": heatmaps,
