@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..cells import gru_gates, gru_mix, gru_plan, gru_step_weights
 from ..layers import GRU
+from .gates import gate_statistics
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,9 @@ def smoothing_fit(layer: GRU, x: Tensor, iterations: int = 20) -> SmoothingFit:
                          f"{'no carry' if spec.family == 'gru' and 'z' in spec.gates else 'no update gate'}")
     layout, params = layer.layouts[0], layer.cell_params(0, 0)
     hidden = layout.hidden_size
+    trained = gate_statistics(layer, x)
+    z_all, states = trained.z.double(), trained.states.double()               # (T, B, H)
     with torch.no_grad():
-        weights, plan = gru_step_weights(layout, params), gru_plan(layout)
-        xw_all = F.linear(x, params.weight_ih, layout.input_bias(params))     # (B, T, ·)
-        h = x.new_zeros(x.shape[0], hidden)
-        zs, hs = [], []
-        for t in range(x.shape[1]):
-            z, _, candidate = gru_gates(xw_all[:, t], h, weights, plan)
-            h = gru_mix(h, z, candidate, plan)
-            zs.append(z)
-            hs.append(h)
-        z_all, states = torch.stack(zs).double(), torch.stack(hs).double()    # (T, B, H)
         bias = layout.input_bias(params)
         w_h = params.weight_ih[-hidden:].detach().double().clone()
         b_h = bias[-hidden:].detach().double().clone() if bias is not None else torch.zeros(hidden, dtype=torch.float64)

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from ..config import RunConfig
 from ..store import Store
+from .run import failed_record
 from .spec import StudySpec
 
 Event = Callable[[str, dict], None]
@@ -70,12 +71,6 @@ def spec_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _failed_record(run: RunConfig, study: str, cause: str) -> dict:
-    return {"key": run.key, "study": study, "variant": run.model.variant, "task": run.task.name,
-            "seed": run.train.seed, "config": run.to_dict(), "status": "failed", "metrics": {}, "curve": [],
-            "backend": None, "seconds": 0.0, "traceback": cause, "versions": {}}
-
-
 def run_study(spec: StudySpec, store: Store, workers: int | None = None, on_event: Event | None = None, *,
               executor: Executor | None = None, max_retries: int = 1, allow_changed: bool = False) -> dict[str, int]:
     """Run every run of ``spec`` that ``store`` has not finished; return counts by status.
@@ -127,7 +122,7 @@ def run_study(spec: StudySpec, store: Store, workers: int | None = None, on_even
                         todo.appendleft(run)
                         emit("retry", {"key": run.key, "attempt": attempt, "cause": str(outcome)})
                     else:
-                        keep(_failed_record(run, spec.name, f"worker lost {attempt} time(s); last: {outcome}"))
+                        keep(failed_record(run, spec.name, f"worker lost {attempt} time(s); last: {outcome}"))
                     continue
                 store.end_attempt(run.key, attempt, outcome["status"])
                 keep(outcome)

@@ -20,15 +20,19 @@ from ..layers import SequenceModel
 from ..train import train
 
 
+def failed_record(config: RunConfig, study: str, cause: str | None) -> dict:
+    """The record of a run that produced nothing (yet): the shape of every record, status ``failed``."""
+    return {"key": config.key, "study": study, "variant": config.model.variant, "task": config.task.name,
+            "seed": config.train.seed, "config": config.to_dict(), "status": "failed", "metrics": {}, "curve": [],
+            "backend": None, "seconds": 0.0, "traceback": cause, "host": platform.node(),
+            "versions": {"gatelab": __version__, "torch": torch.__version__, "python": platform.python_version()}}
+
+
 def execute_run(config_data: dict, study: str) -> dict:
     """Run the config (given as ``RunConfig.to_dict()``) and return its record."""
     start = time.perf_counter()
     config = RunConfig.from_dict(config_data)
-    record = {"key": config.key, "study": study, "variant": config.model.variant, "task": config.task.name,
-              "seed": config.train.seed, "config": config.to_dict(), "status": "failed", "metrics": {},
-              "curve": [], "backend": None, "seconds": 0.0, "traceback": None, "host": platform.node(),
-              "versions": {"gatelab": __version__, "torch": torch.__version__,
-                           "python": platform.python_version()}}
+    record = failed_record(config, study, None)
     try:
         model, task = build_run(config)
         x_probe, _ = test_batch(config, task)

@@ -90,7 +90,15 @@ def triton_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: 
     """Same contract as :func:`gatelab.ops.recurrence` (time-major x (T, B, I), mask (T, B))."""
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
     w = gru_step_weights(layout, params)
-    output, h_last = _TritonGRU.apply(xw, state0[0], mask, gru_plan(layout), w.u_fused, w.u_h, w.b_const, w.b_hh)
+    tensors = (xw, state0[0], w.u_fused, w.u_h, w.b_const, w.b_hh)
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        output, h_last = _TritonGRU.apply(xw, state0[0], mask, gru_plan(layout), w.u_fused, w.u_h, w.b_const,
+                                          w.b_hh)
+    else:                                                     # inference: one step of scratch, nothing kept
+        states = _forward(xw, state0[0], mask, gru_plan(layout), w.u_fused, w.u_h, w.b_const, w.b_hh,
+                          keep=False)[0]
+        output = states[1:].to(xw.dtype)
+        h_last = output[-1]
     if mask is not None:
         output = output * mask.unsqueeze(-1).to(output.dtype)
     return output, (h_last,)
@@ -138,9 +146,7 @@ def triton_cdiv(a: int, b: int) -> int:
 class _TritonGRU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, xw, h0, mask, plan, u_fused, u_h, b_const, b_hh):
-        keep = torch.is_grad_enabled() or any(t is not None and t.requires_grad
-                                              for t in (xw, h0, u_fused, u_h, b_const, b_hh))
-        states, gates, cand, uh_keep = _forward(xw, h0, mask, plan, u_fused, u_h, b_const, b_hh, keep)
+        states, gates, cand, uh_keep = _forward(xw, h0, mask, plan, u_fused, u_h, b_const, b_hh, keep=True)
         ctx.plan, ctx.has = plan, (b_const is not None, b_hh is not None)
         ctx.dtypes = (xw.dtype, h0.dtype, None if b_const is None else b_const.dtype,
                       None if b_hh is None else b_hh.dtype)

@@ -278,6 +278,16 @@ def _weights(w, row0, H, HP: tl.constexpr, FOR_H: tl.constexpr):
 
 
 @triton.jit
+def _gate(g0, g1, AT: tl.constexpr):
+    """The gate at position AT (0 or 1) among the learned gates."""
+    if AT == 1:
+        out = g1
+    else:
+        out = g0
+    return out
+
+
+@triton.jit
 def gru_forward_persistent_kernel(xw, states, u, u_h, b_const, b_hh, mask, gates, cand, uh_keep,
                                   T, B, H, NX,
                                   N_GATES: tl.constexpr, Z_AT: tl.constexpr, R_AT: tl.constexpr,
@@ -333,14 +343,12 @@ def gru_forward_persistent_kernel(xw, states, u, u_h, b_const, b_hh, mask, gates
                 pre1 += bc1[None, :]
             g1 = _sigma(pre1, SIGMA)
             tl.store(g_row + H + cols[None, :], g1, mask=ok)
-        if Z_AT == 0:
-            z = g0
-        if Z_AT == 1:
-            z = g1
-        if R_AT == 0:
-            r = g0
-        if R_AT == 1:
-            r = g1
+        if N_GATES == 1:
+            g1 = g0                                          # unread: keeps _gate's arguments defined
+        if Z_AT >= 0:
+            z = _gate(g0, g1, Z_AT)
+        if R_AT >= 0:
+            r = _gate(g0, g1, R_AT)
         a = tl.load(x_row + (NX - H) + cols[None, :], mask=ok, other=0.0).to(tl.float32)
         if CAND == 1:
             a += tl.dot(hd, u_c, input_precision=PREC)
@@ -407,14 +415,12 @@ def gru_backward_persistent_kernel(d_out, states, u, u_h, mask, gates, cand, uh_
             g0 = tl.load(g_row + cols[None, :], mask=ok, other=0.0)
         if N_GATES == 2:
             g1 = tl.load(g_row + H + cols[None, :], mask=ok, other=0.0)
-        if Z_AT == 0:
-            z = g0
-        if Z_AT == 1:
-            z = g1
-        if R_AT == 0:
-            r = g0
-        if R_AT == 1:
-            r = g1
+        if N_GATES == 1:
+            g1 = g0                                          # unread: keeps _gate's arguments defined
+        if Z_AT >= 0:
+            z = _gate(g0, g1, Z_AT)
+        if R_AT >= 0:
+            r = _gate(g0, g1, R_AT)
         if Z_AT >= 0:
             c = tl.load(cand + t * B * H + at, mask=ok, other=0.0)
             dc = dh * z
