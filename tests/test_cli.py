@@ -20,7 +20,7 @@ def test_list_shows_every_variant(capsys):
 
     assert main(["list"]) == 0
     printed = capsys.readouterr().out
-    for name in gatelab.variants() + gatelab.registry.tasks():
+    for name in gatelab.variants() + gatelab.tasks.tasks():
         assert name in printed
 
 
@@ -45,7 +45,7 @@ def test_import_gatelab_is_light():
 
 
 def test_demo_measures_and_reports():
-    config = DemoConfig(steps=8, hidden_size=8, seeds=(0,),
+    config = DemoConfig(length=8, hidden_size=8, seeds=(0,),
                         train=TrainConfig(steps=20, batch_size=16, eval_every=10, eval_size=64))
     seen = []
     runs = run_demo(config, on_progress=lambda label, step, total: seen.append((label, step, total)))
@@ -59,7 +59,7 @@ def test_demo_measures_and_reports():
 
 
 def test_training_is_bit_identical_for_a_seed():
-    config = DemoConfig(steps=6, hidden_size=4, seeds=(3,), variants=("gru",),
+    config = DemoConfig(length=6, hidden_size=4, seeds=(3,), variants=("gru",),
                         train=TrainConfig(steps=10, batch_size=8, eval_every=5, eval_size=32))
     a, b = run_demo(config), run_demo(config)
     assert a[0].test_mse == b[0].test_mse and a[0].gradient_ratio == b[0].gradient_ratio

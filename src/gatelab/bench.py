@@ -47,7 +47,7 @@ class BenchSize:
         """``"32x256x64x64"`` → B=32, T=256, I=64, H=64."""
         parts = text.lower().split("x")
         if len(parts) != 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
-            raise bad_argument("--sizes", "BxTxIxH with four positive integers, e.g. 32x256x64x64", text)
+            raise bad_argument("sizes", "BxTxIxH with four positive integers, e.g. 32x256x64x64", text)
         return cls(*(int(p) for p in parts))
 
 

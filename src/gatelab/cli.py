@@ -1,4 +1,9 @@
-"""The ``gatelab`` command: a thin shell over the library. Bad arguments exit with code 2 and no traceback."""
+"""The ``gatelab`` command: a thin shell over the library.
+
+Bad input (:class:`~gatelab._errors.InputError`) exits with code 2 and no traceback, its message naming the flag
+(:data:`FLAGS` maps the library's argument names to the CLI's); a store that cannot be written exits 1; anything
+else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,35 @@ import argparse
 import sys
 
 from . import describe, variants
+from ._errors import InputError
 from .commands import study_store
+
+# The library names arguments as Python does; the CLI names them as its users type them. One table.
+FLAGS = {
+    "address": "--address", "backends": "--backends", "cpus_per_run": "--cpus-per-run", "dataset": "--dataset",
+    "executor": "--executor", "fill": "--fill", "hidden_size": "--hidden-size", "horizon": "--horizon",
+    "id": "--id", "models": "--models", "origins": "--origins", "out": "--out", "preset": "--preset",
+    "season_length": "--season-length", "seeds": "--seeds", "sizes": "--sizes", "study": "--study",
+    "target": "--target", "task": "--task", "tasks": "--tasks", "time": "--time", "train_steps": "--train-steps",
+    "variant": "--variants", "variants": "--variants", "workers": "--workers", "file": "FILE", "dir": "DIR",
+    "key": "KEY", "source": "DIR|CHECKPOINT", "checkpoint": "CHECKPOINT",
+}
+
+
+def for_cli(message: str) -> str:
+    """An input error's message with its leading argument name replaced by the CLI's flag."""
+    head, sep, rest = message.partition(":")
+    for name, flag in FLAGS.items():
+        if head == name or head.startswith(name + " "):
+            return flag + head[len(name):] + sep + rest
+    return message
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .registry import get_task, tasks
-    from .tasks import isolates
+    from .tasks import get_task, isolates, tasks
 
     table = Table(title="gatelab variants")
     table.add_column("name", style="bold")
@@ -57,7 +82,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         where = f"Ray ({executor.capacity} runs at a time)"
     else:
         if args.address is not None:
-            raise ValueError("--address: expected only with --executor ray, got it with --executor local")
+            raise InputError("address: expected only with --executor ray, got it with --executor local", "address")
         from .study.local import LocalExecutor
 
         executor = LocalExecutor(args.workers)
@@ -72,7 +97,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             flight = progress.add_task("in flight", total=None)
             running: dict[str, str] = {}
 
-            def on_event(kind: str, data: dict) -> None:
+            def on_event(kind: str, data) -> None:
                 if kind == "plan":
                     progress.update(bar, total=data["total"], completed=data["total"] - data["todo"])
                     if data["total"] > data["todo"]:
@@ -83,10 +108,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
                     running.pop(data["key"], None)
                     console.print(f"[yellow]worker lost[/] on {data['key'][:10]} (attempt {data['attempt']}); "
                                   f"retrying: {data['cause'][:80]}")
-                else:
-                    running.pop(data["key"], None)
-                    progress.update(bar, advance=1, description=f"last: {data['task']} {data['variant']} "
-                                                                f"s{data['seed']} {data['status']}")
+                else:                                                    # "run": a finished RunRecord
+                    running.pop(data.key, None)
+                    progress.update(bar, advance=1, description=f"last: {data.task} {data.variant} "
+                                                                f"s{data.seed} {data.status}")
                 progress.update(flight, description="running: " + ", ".join(running.values())[:60],
                                 visible=bool(running))
 
@@ -114,16 +139,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from .store import Store
-    from .study.spec import study_from_dict
+    from .study.spec import StudySpec
 
-    with Store(study_store(args.dir)) as store:
+    with Store.open(study_store(args.dir), readonly=True) as store:
         statuses, attempts, spec = store.statuses(), store.attempts(), store.meta("spec")
-    planned = [r.key for r in study_from_dict(json.loads(spec)).runs()] if spec else list(statuses)
+    note = "" if spec else " (no spec stored — a study from before specs were stored: the runs it holds)"
+    try:
+        planned = [r.key for r in StudySpec.from_dict(json.loads(spec)).runs()] if spec else list(statuses)
+    except InputError as error:                  # a task or variant of the spec is no longer registered
+        planned, note = list(statuses), f" (the stored runs; the spec cannot be expanded here: {error})"
     counts = Counter(statuses.get(key, "remaining") for key in planned)
     open_attempts = sum(a["ended"] is None for a in attempts)
     console = Console()
-    console.print(f"{args.dir}: {len(planned)} runs planned" + ("" if spec else " (no spec stored — a study from "
-                                                                   "before specs were stored: the runs it holds)"), soft_wrap=True)
+    console.print(f"{args.dir}: {len(planned)} runs planned" + note, soft_wrap=True)
     table = Table()
     table.add_column("status")
     table.add_column("runs", justify="right")
@@ -144,7 +172,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     store = study_store(args.dir)
-    print(f"report: {write_report(store, store.parent / 'report')}")
+    print(f"report: {write_report(store, args.out or store.parent / 'report')}")
     return 0
 
 
@@ -158,7 +186,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     config = DemoConfig(seeds=tuple(range(args.seeds)))
     console = Console()
-    console.print(f"[bold]gatelab demo[/]: adding problem, T={config.steps}, H={config.hidden_size}, "
+    console.print(f"[bold]gatelab demo[/]: adding problem, T={config.length}, H={config.hidden_size}, "
                   f"{len(config.seeds)} seeds, {config.train.steps} Adam steps per run")
     total = len(config.variants) * len(config.seeds) * config.train.steps
     with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -173,7 +201,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         table.add_row(r.variant, str(r.seed), r.status, f"{r.test_mse:.4f}", f"{r.gradient_ratio:.2e}",
                       f"{r.seconds:.1f}", r.backend)
     console.print(table)
-    for line in summarise(runs, AddingTask(config.steps)):
+    for line in summarise(runs, AddingTask(config.length)):
         console.print("• " + line)
     return 0
 
@@ -187,6 +215,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     from .bench import (REFERENCE, BenchSize, compare, contenders, machine_line, markdown_table, matmul_ceiling,
                         peak_memory_mb)
+    from ._errors import unknown_name
     from .ops.dispatch import BACKENDS
     from .registry import get_variant
 
@@ -194,7 +223,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         get_variant(name)                                  # unknown names: a clear error, exit 2
     for name in args.backends or ():
         if name not in BACKENDS:
-            raise ValueError(f"--backends: expected names from {list(BACKENDS)}, got {name!r}")
+            raise unknown_name("backends", name, BACKENDS)
     sizes = [BenchSize.parse(text) for text in args.sizes]
     chosen = contenders(args.variants, args.backends, args.naive)
     console = Console()
@@ -257,7 +286,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="gatelab", description=__doc__)
+    from .config import cli_option
+    from .study.forecast import ForecastSpec
+    from .study.spec import presets
+
+    parser = _Parser(prog="gatelab", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("list", help="the registered variants and their equations").set_defaults(run=_cmd_list)
     demo = commands.add_parser("demo", help="train gru and gru_no_update on the adding problem (about a minute)")
@@ -266,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_demo)
 
     explain = commands.add_parser("explain", help="run a study of the variants over the task battery, then the report")
-    explain.add_argument("--preset", default="quick", help="quick | standard | full (default: quick)")
+    explain.add_argument("--preset", default="quick", help=" | ".join(presets()) + " (default: quick)")
     explain.add_argument("--study", metavar="FILE", help="a study TOML file instead of a preset")
     explain.add_argument("--out", default="gatelab-study", metavar="DIR", help="study folder (default: gatelab-study)")
     explain.add_argument("--workers", type=int, choices=range(1, 65), metavar="N", help="processes (default: cores)")
@@ -308,18 +341,18 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--id", metavar="COLUMN", help="the series-id column, for several series")
     forecast.add_argument("--horizon", type=int, metavar="H", help="steps to forecast (default: the season, else 8)")
     forecast.add_argument("--season-length", type=int, metavar="S", help="default: from the frequency (12 monthly …)")
-    forecast.add_argument("--origins", type=int, default=4, metavar="K", help="rolling forecast origins (default 4)")
+    forecast.add_argument("--origins", type=int, metavar="K", **cli_option(ForecastSpec, "origins"))
     forecast.add_argument("--fill", default="error", metavar="HOW",
                           help="gaps: error (default) | interpolate | ffill | zero")
     forecast.add_argument("--models", nargs="+", metavar="NAME", help="only these rungs of the ladder")
-    forecast.add_argument("--train-steps", type=int, default=400, metavar="N",
-                          help="Adam steps per recurrent model and origin (default 400)")
-    forecast.add_argument("--hidden-size", type=int, default=32, metavar="N", help="recurrent units (default 32)")
+    forecast.add_argument("--train-steps", type=int, metavar="N", **cli_option(ForecastSpec, "train_steps"))
+    forecast.add_argument("--hidden-size", type=int, metavar="N", **cli_option(ForecastSpec, "hidden_size"))
     forecast.add_argument("--out", default="gatelab-forecast", metavar="DIR", help="output folder")
     forecast.set_defaults(run=_cmd_forecast)
 
-    report = commands.add_parser("report", help="rewrite DIR/report from the store in DIR alone")
+    report = commands.add_parser("report", help="rewrite DIR/report from the store in DIR alone (read-only)")
     report.add_argument("dir", metavar="DIR")
+    report.add_argument("--out", metavar="FOLDER", help="write the report here instead (e.g. for a read-only DIR)")
     report.set_defaults(run=_cmd_report)
 
     bench = commands.add_parser("bench", help="time variants and backends against torch.nn.GRU, side by side")
@@ -339,15 +372,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from .store import StoreWriteError
+
     try:
         return args.run(args)
-    except (ValueError, TypeError) as error:
-        print(f"gatelab: error: {error}", file=sys.stderr)
+    except InputError as error:
+        print(f"gatelab: error: {for_cli(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gatelab: interrupted", file=sys.stderr)
         return 130
-    except OSError as error:                                  # the store could not be written: disk, permissions
+    except StoreWriteError as error:                          # the store could not be written: disk, permissions
         print(f"gatelab: error: {error}", file=sys.stderr)
         return 1
 

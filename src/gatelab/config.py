@@ -1,14 +1,20 @@
-"""Frozen configs, each owned by the part it configures, composed into one :class:`RunConfig` with a stable key."""
+"""Frozen configs, each owned by the part it configures, composed into one :class:`RunConfig` with a stable key.
+
+Every config validates where it is defined; a study file is checked when it is loaded, so a typo such as
+``reset = "afer"`` is refused with its key and a "did you mean", before any run starts. :func:`cli_option` turns a
+config field into a CLI option (its default and its documented help), so the CLI states no default of its own.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from ._errors import check_positive_int, unknown_name
-from .registry import get_task, get_variant
-from .tasks import SequenceTask
+from ._errors import InputError, check_positive_int, unknown_name
+from .cells.options import CellOptions
+from .tasks import SequenceTask, get_task
+from .tasks.registry import current_sizes
 from .train import TrainConfig
 
 
@@ -23,15 +29,18 @@ class ModelConfig:
         reset: where r acts (``"before"`` or ``"after"``; ignored by variants without a learned r).
     """
 
-    variant: str = "gru"
-    hidden_size: int = 32
-    num_layers: int = 1
-    reset: str = "before"
+    variant: str = field(default="gru", metadata={"help": "a registered variant (gatelab list)"})
+    hidden_size: int = field(default=32, metadata={"help": "hidden units H"})
+    num_layers: int = field(default=1, metadata={"help": "stacked layers"})
+    reset: str = field(default="before", metadata={"help": "where r acts: before (the seed's) or after (cuDNN's)"})
 
     def __post_init__(self) -> None:
-        get_variant(self.variant)
+        self.cell_options()                                   # the variant and the reset placement, as cells check them
         check_positive_int("hidden_size", self.hidden_size)
         check_positive_int("num_layers", self.num_layers)
+
+    def cell_options(self) -> CellOptions:
+        return CellOptions(self.variant, self.reset)
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,9 @@ class TaskConfig:
     sizes: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sizes", tuple(sorted((str(k), v) for k, v in dict(self.sizes).items())))
-        self.build()                                                          # unknown names and sizes fail here
+        sizes = current_sizes(self.name, dict(self.sizes))                   # unknown names and sizes fail here
+        object.__setattr__(self, "sizes", tuple(sorted((str(k), v) for k, v in sizes.items())))
+        self.build()                                                          # and invalid values here
 
     def build(self) -> SequenceTask:
         return get_task(self.name, **dict(self.sizes))
@@ -74,9 +84,23 @@ class RunConfig:
 
 
 def strict_config(cls, values: dict, section: str):
-    """Build a config dataclass from a dict, rejecting unknown keys with the close matches."""
+    """Build a config dataclass from a dict, rejecting unknown keys with the close matches; an invalid value is
+    reported under its dotted key (``model.reset: expected …``)."""
     known = [f.name for f in fields(cls)]
     for key in values:
         if key not in known:
             raise unknown_name(f"{section}.{key}", key, known)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except InputError as error:
+        if error.argument in known:
+            raise type(error)(f"{section}.{error}", f"{section}.{error.argument}") from None
+        raise
+
+
+def cli_option(cls, name: str) -> dict:
+    """``add_argument`` keywords for the config field ``name``: its default and its help (with the default)."""
+    (spec,) = [f for f in fields(cls) if f.name == name]
+    default = spec.default if spec.default is not MISSING else None
+    text = spec.metadata.get("help", name.replace("_", " "))
+    return {"default": default, "help": f"{text} (default: {default})" if default is not None else text}

@@ -1,4 +1,4 @@
-"""THE place where recurrent variants (and the tasks of the battery) are declared.
+"""THE place where recurrent variants are declared (the task battery registers itself in :mod:`gatelab.tasks`).
 
 A variant is data: a frozen :class:`VariantSpec` saying which gates exist, what they read and how the new state
 is formed, in the seed's notation (gate order z, r, h; z is the share of the *new* candidate)::
@@ -17,11 +17,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ._errors import unknown_name
-from .tasks import (AddingTask, CharLMTask, CopyMemoryTask, DigitsTask, MackeyGlassTask, Mod3Task, Narma10Task,
-                    PaddedAddingTask, ParityTask, ResetTokenTask, SelectiveCopyTask, SequenceTask)
+from ._errors import InputError, unknown_name
 
 UpdateMode = Literal["gate", "one"]
+Family = Literal["gru", "lstm"]
+
+# The questions of the seed text a variant helps answer, in the order the report asks them. A variant names its
+# question in its spec (``question``); the report groups its comparisons with the reference ``gru`` by them, so
+# registering a variant enrols it in the report.
+QUESTIONS: dict[str, str] = {
+    "reset": "Removing r",
+    "update": "Removing z or the carry",
+    "simpler": "Simpler units",
+    "other": "The other gated unit",
+}
+REFERENCE_VARIANT = "gru"
 ResetMode = Literal["gate", "one", "zero", "update"]
 
 
@@ -41,18 +51,21 @@ class VariantSpec:
         gate_inputs: what the gates read besides their bias: a subset of ``{"x", "h"}``.
         candidate_activation: the default φ_h of this variant.
         reference: the paper it follows.
+        question: the key in :data:`QUESTIONS` of the question this variant answers against ``gru`` (None for
+            ``gru`` itself).
     """
 
     name: str
     summary: str
     equations: str
-    family: Literal["gru", "lstm"] = "gru"
+    family: Family = "gru"
     update: UpdateMode = "gate"
     carry: bool = True
     reset: ResetMode = "gate"
     gate_inputs: frozenset[str] = frozenset({"x", "h"})
     candidate_activation: str = "tanh"
     reference: str = ""
+    question: str | None = None
 
     @property
     def gates(self) -> tuple[str, ...]:
@@ -88,11 +101,19 @@ _REGISTRY: dict[str, VariantSpec] = {}
 def register(spec: VariantSpec) -> VariantSpec:
     """Add a variant; a name declared twice is an error."""
     if spec.name in _REGISTRY:
-        raise ValueError(f"variant {spec.name!r} is already registered")
+        raise InputError(f"variant: expected a new name, got {spec.name!r} (already registered)", "variant")
+    if spec.question is not None and spec.question not in QUESTIONS:
+        raise unknown_name("question", spec.question, QUESTIONS)
     if not spec.gate_inputs <= {"x", "h"}:
-        raise ValueError(f"gate_inputs: expected a subset of {{'x', 'h'}}, got {set(spec.gate_inputs)}")
+        raise InputError(f"gate_inputs: expected a subset of {{'x', 'h'}}, got {set(spec.gate_inputs)}", "gate_inputs")
     _REGISTRY[spec.name] = spec
     return spec
+
+
+def unregister(name: str) -> VariantSpec:
+    """Remove a variant (for tests and plugins that register one for a while); returns its spec."""
+    get_variant(name)
+    return _REGISTRY.pop(name)
 
 
 def get_variant(name: str) -> VariantSpec:
@@ -124,81 +145,46 @@ register(VariantSpec(
 register(VariantSpec(
     "gru_no_reset", "r ≡ 1: is the reset gate needed at all? (Light GRU, UGRNN)",
     f"{_Z}\nĥ_t = φ_h(W_h x_t + U_h h_{{t-1}} + b_h)\n{_CARRY}",
-    reset="one", reference="Ravanelli et al. 2018; Collins et al. 2017"))
+    reset="one", reference="Ravanelli et al. 2018; Collins et al. 2017", question="reset"))
 register(VariantSpec(
     "gru_reset_zero", "r ≡ 0: the candidate ignores the past — exponential smoothing with changing weights",
     f"{_Z}\nĥ_t = φ_h(W_h x_t + b_h)\n{_CARRY}",
-    reset="zero", reference="the seed text's answer"))
+    reset="zero", reference="the seed text's answer", question="reset"))
 register(VariantSpec(
     "gru_no_update", "z ≡ 1: no carry path, a reset-gated Elman RNN",
     f"{_R}\nh_t = ĥ_t = φ_h(W_h x_t + U_h (r_t ⊙ h_{{t-1}}) + b_h)",
-    update="one", reference="ablation of Cho et al. 2014"))
+    update="one", reference="ablation of Cho et al. 2014", question="update"))
 register(VariantSpec(
     "gru_no_carry", "h_t = z_t ⊙ ĥ_t: the proposal in the seed's comments (drop the (1 − z) h_{t-1} term)",
     f"{_Z}\n{_R}\nĥ_t = φ_h(W_h x_t + U_h (r_t ⊙ h_{{t-1}}) + b_h)\nh_t = z_t ⊙ ĥ_t",
-    carry=False, reference="the seed text's comments"))
+    carry=False, reference="the seed text's comments", question="update"))
 register(VariantSpec(
     "min_gru", "minGRU: gate and candidate read only x, so the recurrence is linear in h (parallel scan)",
     "z_t = σ_g(W_z x_t + b_z)\nĥ_t = W_h x_t + b_h   (φ_h = identity)\n" + _CARRY,
     reset="zero", gate_inputs=frozenset({"x"}), candidate_activation="identity",
-    reference="Feng et al. 2024, arXiv:2410.01201"))
+    reference="Feng et al. 2024, arXiv:2410.01201", question="simpler"))
 register(VariantSpec(
     "mgu", "minimal gated unit: one gate f serves as both z and r",
     "f_t = σ_g(W_z x_t + U_z h_{t-1} + b_z)   (stored under the z names)\n"
     "ĥ_t = φ_h(W_h x_t + U_h (f_t ⊙ h_{t-1}) + b_h)\nh_t = f_t ⊙ ĥ_t + (1 − f_t) ⊙ h_{t-1}",
-    reset="update", reference="Zhou et al. 2016, arXiv:1603.09420"))
+    reset="update", reference="Zhou et al. 2016, arXiv:1603.09420", question="simpler"))
 register(VariantSpec(
     "gru_gates_h", "gates read only the state (and their bias), not x (GRU1 of Dey & Salem)",
     "z_t = σ_g(U_z h_{t-1} + b_z)\nr_t = σ_g(U_r h_{t-1} + b_r)\n"
     f"ĥ_t = φ_h(W_h x_t + U_h (r_t ⊙ h_{{t-1}}) + b_h)\n{_CARRY}",
-    gate_inputs=frozenset({"h"}), reference="Dey & Salem 2017, arXiv:1701.05923"))
+    gate_inputs=frozenset({"h"}), reference="Dey & Salem 2017, arXiv:1701.05923", question="simpler"))
 register(VariantSpec(
     "gru_gates_bias", "gates are learned constants per unit (GRU3 of Dey & Salem)",
     "z_t = σ_g(b_z)\nr_t = σ_g(b_r)\n"
     f"ĥ_t = φ_h(W_h x_t + U_h (r_t ⊙ h_{{t-1}}) + b_h)\n{_CARRY}",
-    gate_inputs=frozenset(), reference="Dey & Salem 2017, arXiv:1701.05923"))
+    gate_inputs=frozenset(), reference="Dey & Salem 2017, arXiv:1701.05923", question="simpler"))
 register(VariantSpec(
     "rnn", "the simple (Elman) RNN: no gates",
     "h_t = φ_h(W_h x_t + U_h h_{t-1} + b_h)",
-    update="one", reset="one", reference="Elman 1990"))
+    update="one", reset="one", reference="Elman 1990", question="simpler"))
 register(VariantSpec(
     "lstm", "the standard LSTM (forget-gate bias initialised to 1), the other gated unit",
     "i_t = σ_g(W_i x_t + U_i h_{t-1} + b_i)\nf_t = σ_g(W_f x_t + U_f h_{t-1} + b_f)\n"
     "g_t = φ_h(W_g x_t + U_g h_{t-1} + b_g)\no_t = σ_g(W_o x_t + U_o h_{t-1} + b_o)\n"
     "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t\nh_t = o_t ⊙ φ_h(c_t)",
-    family="lstm", reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015"))
-
-
-# ---- the task battery ---------------------------------------------------------------------------------------
-_TASKS: dict[str, type[SequenceTask]] = {}
-
-
-def register_task(task: type[SequenceTask]) -> type[SequenceTask]:
-    """Add a task class under its ``name``; a name declared twice is an error."""
-    if not task.name or task.name in _TASKS:
-        raise ValueError(f"task {task.name!r} is unnamed or already registered")
-    _TASKS[task.name] = task
-    return task
-
-
-def tasks() -> list[str]:
-    """Names of the registered tasks, in declaration order."""
-    return list(_TASKS)
-
-
-def get_task(name: str, **sizes: object) -> SequenceTask:
-    """An instance of the task ``name`` with the given sizes; unknown names list the close matches."""
-    try:
-        cls = _TASKS[name]
-    except (KeyError, TypeError):
-        raise unknown_name("task", name, _TASKS) from None
-    fields = set(cls.__dataclass_fields__)
-    unknown = set(sizes) - fields
-    if unknown:
-        raise unknown_name(f"{name} size", sorted(unknown)[0], sorted(fields))
-    return cls(**sizes)
-
-
-for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, ResetTokenTask,
-              SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask):
-    register_task(_task)
+    family="lstm", reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015", question="other"))

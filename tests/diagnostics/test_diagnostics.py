@@ -10,7 +10,7 @@ import torch
 import gatelab
 from gatelab.diagnostics import clamp_tests, clamped, gate_statistics, loss_gradient_profile, state_sensitivity
 from gatelab.layers import SequenceModel
-from gatelab.registry import get_task
+from gatelab.tasks import get_task
 
 
 def test_constant_update_gate_gives_a_geometric_profile_of_one_minus_c():
@@ -89,7 +89,7 @@ def test_gate_values_are_those_the_layer_computes():
 
 def test_clamping_r_to_one_changes_nothing_when_r_is_already_saturated_at_one():
     torch.manual_seed(0)
-    task = get_task("adding", steps=10)
+    task = get_task("adding", length=10)
     model = SequenceModel("gru", 2, 8, 1).double()
     with torch.no_grad():
         p = model.rnn.seed_params()
@@ -118,7 +118,7 @@ def test_clamped_layers_keep_the_trained_parameters_and_leave_the_original_alone
 def test_loss_gradient_profile_of_a_model_reading_its_last_state():
     torch.manual_seed(0)
     model = SequenceModel("gru_no_update", 2, 8, 1)
-    x, y = get_task("adding", steps=30).batch(8, torch.Generator().manual_seed(0))
+    x, y = get_task("adding", length=30).batch(8, torch.Generator().manual_seed(0))
     profile = loss_gradient_profile(model, x, y, torch.nn.functional.mse_loss)
     assert profile.shape == (30,) and torch.all(profile > 0)
     assert profile[0] < profile[-1], "without a carry path the gradient fades going back in time"
@@ -199,7 +199,7 @@ def test_flow_tracker_watches_training_through_the_loops_callback():
     from gatelab.train import TrainConfig, train
 
     torch.manual_seed(0)
-    task = get_task("adding", steps=12)
+    task = get_task("adding", length=12)
     model = SequenceModel("gru", 2, 8, 1)
     x, _ = task.batch(16, torch.Generator().manual_seed(5), "test")
     tracker = FlowTracker(model.rnn, x, every=10)

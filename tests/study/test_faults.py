@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from gatelab.store import Store, StoreWriteError
-from gatelab.study.driver import SpecChanged, WorkerLost, run_study
+from gatelab.study.driver import SpecChanged, run_study
+from gatelab.study.executor import WorkerLost
 
 STUDY = """
 name = "faults"
@@ -32,7 +33,7 @@ eval_every = 30
 eval_size = 64
 [[tasks]]
 name = "adding"
-steps = 15
+length = 15
 """
 RUNS = 10
 
@@ -156,9 +157,9 @@ class LosingExecutor:
 def test_a_run_whose_worker_always_dies_is_failed_with_the_cause_after_its_retries(tmp_path):
     import tomllib
 
-    from gatelab.study.spec import study_from_dict
+    from gatelab.study.spec import StudySpec
 
-    spec = study_from_dict(tomllib.loads(STUDY))
+    spec = StudySpec.from_dict(tomllib.loads(STUDY))
     with Store(tmp_path / "runs.sqlite") as store:
         counts = run_study(spec, store, executor=LosingExecutor(), max_retries=2)
         assert counts == {"skipped": 0, "failed": RUNS}
@@ -197,15 +198,15 @@ def test_ctrl_c_cancels_in_flight_runs_keeps_finished_ones_and_says_how_to_resum
 def test_resuming_with_a_changed_spec_is_refused_unless_allowed(tmp_path):
     import tomllib
 
-    from gatelab.study.spec import study_from_dict
+    from gatelab.study.spec import StudySpec
 
     data = tomllib.loads(STUDY)
     data["seeds"], data["train"]["steps"] = 1, 10
-    first = study_from_dict(data)
+    first = StudySpec.from_dict(data)
     data["seeds"], data["train"]["steps"] = 2, 10
-    more = study_from_dict(data)
+    more = StudySpec.from_dict(data)
     data["train"]["steps"] = 20
-    other = study_from_dict(data)
+    other = StudySpec.from_dict(data)
     with Store(tmp_path / "runs.sqlite") as store:
         run_study(first, store, workers=1)
         with pytest.raises(SpecChanged, match=r"seeds: 1 → 2.*--allow-changed"):

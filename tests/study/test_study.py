@@ -16,10 +16,11 @@ from gatelab.report import write_report
 from gatelab.store import Store
 from gatelab.study import run as run_module
 from gatelab.study.driver import run_study
-from gatelab.study.spec import StudySpec, load_study, study_from_dict
+from gatelab.study.record import read_records
+from gatelab.study.spec import StudySpec, load_study
 from gatelab.train import TrainConfig
 
-TINY = StudySpec("tiny", ("gru", "gru_reset_zero"), (TaskConfig("parity", (("steps", 6), ("test_steps", 12))),),
+TINY = StudySpec("tiny", ("gru", "gru_reset_zero"), (TaskConfig("parity", (("length", 6), ("test_length", 12))),),
                  seeds=3, model=ModelConfig(hidden_size=8),
                  train=TrainConfig(steps=20, batch_size=8, eval_every=10, eval_size=32))
 
@@ -28,9 +29,11 @@ def test_a_study_runs_stores_resumes_and_reports(tmp_path):
     with Store(tmp_path / "runs.sqlite") as store:
         counts = run_study(TINY, store, workers=1)
         assert counts == {"skipped": 0, "ok": 6}
-        records = store.records()
-        assert {(r["variant"], r["seed"]) for r in records} == {(v, s) for v in TINY.variants for s in range(3)}
-        assert all(r["backend"] == "fused" and "test" in r["metrics"] for r in records)
+        records = read_records(store)
+        assert {(r.variant, r.seed) for r in records} == {(v, s) for v in TINY.variants for s in range(3)}
+        assert all(r.backend == "fused" and r.metrics.test is not None for r in records)
+        assert all(r.task_facts.metric == "accuracy" and r.task_facts.isolates.startswith("Isolates")
+                   for r in records)
         assert run_study(TINY, store, workers=1) == {"skipped": 6}, "finished runs are not run again"
     index = write_report(tmp_path / "runs.sqlite", tmp_path / "report", command="gatelab explain …")
     page = index.read_text()
@@ -38,18 +41,18 @@ def test_a_study_runs_stores_resumes_and_reports(tmp_path):
     assert images and all((index.parent / src).exists() for src in images)
     assert "On parity, gru_reset_zero" in page and "Reproduce with" in page
     assert "Why — parity" in page and (index.parent / "flow_parity.png").exists()
-    gru = next(r for r in records if r["variant"] == "gru")
-    assert len(gru["diagnostics"]["sensitivity"]) == 12                    # one value per step of the test split
-    assert set(gru["diagnostics"]["clamps"]) == {"none", "r=1", "r=0", "z=1", "U_h=0"}
-    reset_zero = next(r for r in records if r["variant"] == "gru_reset_zero")["diagnostics"]
-    assert "clamps" not in reset_zero and "heatmaps" not in reset_zero
-    assert reset_zero["smoothing"]["explained_variance"] == pytest.approx(1.0, abs=1e-6)   # it is a smoothing
-    diagnostics = gru["diagnostics"]
-    assert len(diagnostics["sensitivity_init"]) == len(diagnostics["spectral_radius"]) == 12
-    assert len(diagnostics["spectral_radius_init"]) == 12 and len(diagnostics["time_scales"]) == 8
-    assert 0.0 <= diagnostics["smoothing"]["explained_variance"] <= 1.0
-    assert set(diagnostics["heatmaps"]) == {"z", "r"} and len(diagnostics["heatmaps"]["z"]) == 8      # units × steps
-    assert len(diagnostics["heatmaps"]["z"][0]) == 12
+    gru = next(r for r in records if r.variant == "gru")
+    assert len(gru.diagnostics.sensitivity) == 12                          # one value per step of the test split
+    assert set(gru.diagnostics.clamps) == {"none", "r=1", "r=0", "z=1", "U_h=0"}
+    reset_zero = next(r for r in records if r.variant == "gru_reset_zero").diagnostics
+    assert reset_zero.clamps is None and reset_zero.heatmaps is None
+    assert reset_zero.smoothing.explained_variance == pytest.approx(1.0, abs=1e-6)   # it is a smoothing
+    diagnostics = gru.diagnostics
+    assert len(diagnostics.sensitivity_init) == len(diagnostics.spectral_radius) == 12
+    assert len(diagnostics.spectral_radius_init) == 12 and len(diagnostics.time_scales) == 8
+    assert 0.0 <= diagnostics.smoothing.explained_variance <= 1.0
+    assert set(diagnostics.heatmaps) == {"z", "r"} and len(diagnostics.heatmaps["z"]) == 8      # units × steps
+    assert len(diagnostics.heatmaps["z"][0]) == 12
     for kind in ("flow", "timescales", "gates"):
         assert f"{kind}_parity.png" in images
     assert "variance explained by exponential smoothing" in page and "exponential smoothing of the input" in page
@@ -60,7 +63,7 @@ def test_same_seed_same_record(tmp_path):
     run = TINY.runs()[0]
     first = run_module.execute_run(run.to_dict(), "a")
     second = run_module.execute_run(run.to_dict(), "a")
-    assert first["metrics"] == second["metrics"] and first["curve"] == second["curve"]
+    assert first.metrics == second.metrics and first.curve == second.curve
 
 
 def test_a_failing_run_is_a_record_and_is_retried(tmp_path, monkeypatch):
@@ -71,7 +74,7 @@ def test_a_failing_run_is_a_record_and_is_retried(tmp_path, monkeypatch):
     with Store(tmp_path / "runs.sqlite") as store:
         counts = run_study(TINY, store, workers=1)
         assert counts == {"skipped": 0, "failed": 6}
-        assert "RuntimeError: boom" in store.records()[0]["traceback"]
+        assert "RuntimeError: boom" in read_records(store)[0].traceback
         monkeypatch.undo()
         assert run_study(TINY, store, workers=1) == {"skipped": 0, "ok": 6}, "failed runs are retried"
 
@@ -80,7 +83,7 @@ def test_the_process_pool_gives_the_same_records(tmp_path):
     with Store(tmp_path / "runs.sqlite") as store:
         run_study(TINY, store, workers=2)
         pooled = {r["key"]: r["metrics"]["test"] for r in store.records()}
-    inline = {r.key: run_module.execute_run(r.to_dict(), "tiny")["metrics"]["test"] for r in TINY.runs()}
+    inline = {r.key: run_module.execute_run(r.to_dict(), "tiny").metrics.test for r in TINY.runs()}
     assert pooled == inline
 
 
@@ -91,9 +94,9 @@ def test_presets_load_and_the_battery_is_in_standard():
     quick = load_study("quick")
     assert quick.seeds == 2 and len(quick.variants) == 11
     with pytest.raises(ValueError, match="study key: expected one of .*got 'seed'"):
-        study_from_dict({"seed": 3, "tasks": [{"name": "adding"}]})
+        StudySpec.from_dict({"seed": 3, "tasks": [{"name": "adding"}]})
     with pytest.raises(ValueError, match="train.lr: expected one of"):
-        study_from_dict({"train": {"lr": 1.0}, "tasks": [{"name": "adding"}]})
+        StudySpec.from_dict({"train": {"lr": 1.0}, "tasks": [{"name": "adding"}]})
 
 
 def test_parameter_matching_brings_counts_close_to_the_gru():
@@ -154,13 +157,12 @@ def test_a_learning_rate_grid_compares_each_variant_at_its_best_rate(tmp_path):
     assert len(spec.runs()) == 2 * 2 * 2
     with Store(tmp_path / "runs.sqlite") as store:
         run_study(spec, store, workers=1)
-        records = store.records()
+        records = read_records(store)
     rows = {row.variant: row for row in summarise(records)["parity"]["rows"]}
     for variant, row in rows.items():
         means = {}
         for rate in (1e-4, 3e-2):
-            valid = [r["metrics"]["best_valid"] for r in records
-                     if r["variant"] == variant and r["config"]["train"]["learning_rate"] == rate]
+            valid = [r.metrics.best_valid for r in records if r.variant == variant and r.learning_rate == rate]
             means[rate] = sum(valid) / len(valid)
         assert row.learning_rate == max(means, key=means.get), (variant, means)
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gatelab.registry import get_task, tasks
+from gatelab.tasks import get_task, tasks
 from gatelab.tasks import IGNORE, SequenceTask, isolates
 
 ISSUE_BATTERY = ["adding", "copy_memory", "padded_adding", "parity", "mod3", "reset_token", "selective_copy",
@@ -25,8 +25,17 @@ def test_the_battery_of_the_issue_is_registered():
 def test_unknown_task_and_unknown_size_are_named():
     with pytest.raises(ValueError, match="task: expected one of .*got 'parit'.*did you mean 'parity'"):
         get_task("parit")
-    with pytest.raises(ValueError, match="parity size: expected one of .*got 'step'.*did you mean 'steps'"):
-        get_task("parity", step=10)
+    with pytest.raises(ValueError, match="parity size: expected one of .*got 'lenght'.*did you mean 'length'"):
+        get_task("parity", lenght=10)
+
+
+def test_old_size_names_are_read_with_a_warning():
+    with pytest.warns(FutureWarning, match="renamed"):
+        old = get_task("parity", steps=10, test_steps=50)
+    assert old == get_task("parity", length=10, test_length=50)
+    with pytest.warns(FutureWarning):                          # the series' old `length` is today's series_length
+        mackey = get_task("mackey_glass", steps=40, length=3000)
+    assert (mackey.length, mackey.series_length) == (40, 3000)
 
 
 @pytest.mark.parametrize("name", ISSUE_BATTERY)
@@ -76,7 +85,7 @@ def test_parity_mod3_reset_labels():
 
 
 def test_running_tasks_test_on_longer_sequences():
-    task = get_task("parity", steps=10, test_steps=50)
+    task = get_task("parity", length=10, test_length=50)
     assert task.batch(2, gen(), "train")[0].shape[1] == 10
     assert task.batch(2, gen(), "test")[0].shape[1] == 50
 
@@ -105,7 +114,7 @@ def test_selective_copy_targets_are_the_tokens_in_order():
 
 
 def test_padded_adding_is_adding_once_blanks_are_removed():
-    task = get_task("padded_adding", steps=10, blanks=15)
+    task = get_task("padded_adding", length=10, blanks=15)
     x, y = task.batch(8, gen())
     for row, target in zip(x, y):
         real = row[row.abs().sum(-1) > 0]
@@ -114,7 +123,7 @@ def test_padded_adding_is_adding_once_blanks_are_removed():
 
 
 def test_narma10_obeys_its_recurrence():
-    task = get_task("narma10", steps=40, warmup=20)
+    task = get_task("narma10", length=40, warmup=20)
     x, y = task.batch(4, gen())
     u, out = x[..., 0].double(), y[..., 0].double()                            # out[t] = y_{t+1}
     for t in range(10, 40):
@@ -124,7 +133,7 @@ def test_narma10_obeys_its_recurrence():
 
 
 def test_mackey_glass_targets_are_the_next_input_and_persistence_is_the_trivial_level():
-    task = get_task("mackey_glass", steps=50, length=3000)
+    task = get_task("mackey_glass", length=50, series_length=3000)
     x, y = task.batch(4, gen(), "test")
     assert torch.equal(x[:, 1:], y[:, :-1])
     assert 0 < task.trivial < 1
@@ -143,7 +152,7 @@ def test_digits_full_split_in_order_and_the_logistic_reference():
 
 
 def test_charlm_targets_are_the_next_characters_and_the_unigram_level():
-    task = get_task("charlm", steps=30)
+    task = get_task("charlm", length=30)
     x, y = task.batch(4, gen(), "valid")
     assert torch.equal(x.argmax(-1)[:, 1:], y[:, :-1])
     assert 3.5 < task.trivial < 6.0
@@ -164,7 +173,7 @@ def test_metrics():
 
 def test_narma10_draws_again_the_rows_that_blow_up():
     """Batch 3 of this stream holds a sequence whose NARMA-10 output overflows; none may reach the model."""
-    task = get_task("narma10", steps=60)
+    task = get_task("narma10", length=60)
     g = gen(0)
     for _ in range(8):
         x, y = task.batch(32, g)
@@ -172,7 +181,7 @@ def test_narma10_draws_again_the_rows_that_blow_up():
 
 
 def test_mackey_glass_multi_step_targets_and_persistence():
-    one, four = get_task("mackey_glass", steps=40, length=3000), get_task("mackey_glass", steps=40, length=3000,
+    one, four = get_task("mackey_glass", length=40, series_length=3000), get_task("mackey_glass", length=40, series_length=3000,
                                                                          horizon=4)
     x, y = four.batch(3, gen(), "test")
     assert x.shape == y.shape == (3, 40, 1) and torch.equal(x[:, 4:], y[:, :-4])

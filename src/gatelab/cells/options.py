@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._errors import bad_argument
+from .._errors import unknown_name
 from ..registry import VariantSpec, get_variant
 from .activations import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, resolve
 
@@ -34,7 +34,7 @@ class CellOptions:
     def __post_init__(self) -> None:
         spec = get_variant(self.variant)
         if self.reset not in RESET_PLACEMENTS:
-            raise bad_argument("reset", f"one of {list(RESET_PLACEMENTS)}", self.reset)
+            raise unknown_name("reset", self.reset, RESET_PLACEMENTS)
         object.__setattr__(self, "gate_activation",
                            resolve("gate_activation", self.gate_activation, GATE_ACTIVATIONS))
         candidate = spec.candidate_activation if self.candidate_activation is None else self.candidate_activation

@@ -8,7 +8,9 @@ def study_store(folder: str):
     """The store of a study folder, or the CLI's usual error."""
     from pathlib import Path
 
+    from .._errors import InputError
+
     store = Path(folder) / "runs.sqlite"
     if not store.exists():
-        raise ValueError(f"DIR: expected a study folder holding runs.sqlite, got {str(folder)!r}")
+        raise InputError(f"dir: expected a study folder holding runs.sqlite, got {str(folder)!r}", "dir")
     return store

@@ -13,13 +13,15 @@ def run(args: argparse.Namespace) -> int:
     import shlex
     from pathlib import Path
 
+    from .._errors import InputError
+
     try:
         import pandas  # noqa: F401
         import statsforecast  # noqa: F401
         import statsmodels  # noqa: F401
     except ImportError as error:
-        raise ValueError(f"gatelab forecast needs the forecast extra ({error.name} is missing): "
-                         "pip install 'gatelab[forecast]'") from None
+        raise InputError(f"forecast: expected the forecast extra to be installed, got no module {error.name!r} "
+                         "(pip install 'gatelab[forecast]')", "forecast") from None
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -28,15 +30,14 @@ def run(args: argparse.Namespace) -> int:
     from ..tasks.series import bundled, check_lengths, load_csv
 
     if (args.file is None) == (args.dataset is None):
-        raise ValueError("FILE: expected a CSV file or --dataset NAME (exactly one), got "
-                         + ("both" if args.file else "neither"))
+        raise InputError("file: expected a CSV file or --dataset NAME (exactly one), got "
+                         + ("both" if args.file else "neither"), "file")
     if args.file is not None and args.target is None:
-        raise ValueError("--target: expected the name of the value column of FILE, got nothing")
-    for flag, value in (("--season-length", args.season_length), ("--horizon", args.horizon),
-                        ("--origins", args.origins), ("--train-steps", args.train_steps),
-                        ("--hidden-size", args.hidden_size)):
+        raise InputError("target: expected the name of the value column of FILE, got nothing", "target")
+    for name in ("season_length", "horizon", "origins", "train_steps", "hidden_size"):
+        value = getattr(args, name)
         if value is not None and value <= 0:
-            raise ValueError(f"{flag}: expected a positive int, got {value}")
+            raise InputError(f"{name}: expected a positive int, got {value}", name)
     data = (bundled(args.dataset, args.season_length) if args.dataset else
             load_csv(args.file, args.target, args.time, args.id, args.fill, args.season_length))
     horizon = args.horizon if args.horizon is not None else (data.season_length if data.season_length > 1 else 8)

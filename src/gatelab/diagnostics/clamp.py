@@ -11,6 +11,7 @@ import copy
 import torch
 from torch import Tensor
 
+from .._errors import InputError, unknown_name
 from ..layers import GRU, SequenceModel
 
 CLAMPS = {"r=1": "gru_no_reset", "r=0": "gru_reset_zero", "z=1": "gru_no_update", "U_h=0": None}
@@ -19,9 +20,9 @@ CLAMPS = {"r=1": "gru_no_reset", "r=0": "gru_reset_zero", "z=1": "gru_no_update"
 def clamped(layer: GRU, clamp: str) -> GRU:
     """A copy of a trained layer with one clamp applied (its other parameters unchanged)."""
     if clamp not in CLAMPS:
-        raise ValueError(f"clamp: expected one of {list(CLAMPS)}, got {clamp!r}")
+        raise unknown_name("clamp", clamp, CLAMPS)
     if layer.options.variant != "gru":
-        raise ValueError(f"layer: expected variant 'gru' (clamps remove one of its gates), got "
+        raise InputError(f"layer: expected variant 'gru' (clamps remove one of its gates), got "
                          f"{layer.options.variant!r}")
     if CLAMPS[clamp] is None:
         out = copy.deepcopy(layer)

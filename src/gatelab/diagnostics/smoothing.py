@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._errors import InputError
 from ..layers import GRU
 from .gates import gate_statistics
 
@@ -49,7 +50,7 @@ def smoothing_fit(layer: GRU, x: Tensor, iterations: int = 20) -> SmoothingFit:
     """Fit the smoothing above to the states of layer 0 over batch-first ``x`` (B, T, I); float64 inside."""
     spec = layer.options.spec
     if spec.family != "gru" or "z" not in spec.gates or not spec.carry:
-        raise ValueError(f"layer: the exponential-smoothing distance needs an update gate z and the carry "
+        raise InputError(f"layer: the exponential-smoothing distance needs an update gate z and the carry "
                          f"(1 − z) ⊙ h; variant {layer.options.variant!r} has "
                          f"{'no carry' if spec.family == 'gru' and 'z' in spec.gates else 'no update gate'}")
     layout, params = layer.layouts[0], layer.cell_params(0, 0)

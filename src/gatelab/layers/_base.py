@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from .._errors import bad_argument, check_positive_int
+from .._errors import InputError, bad_argument, check_positive_int
 from ..cells import CellLayout, CellOptions, CellParams
 from ..cells.layout import PARAM_FIELDS
 from ..ops import resolve_backend, sequence_op
@@ -90,14 +90,14 @@ class RecurrentLayer(nn.Module):
         """Seed-named views of the parameters' ``.grad`` (after a backward pass)."""
         params = self.cell_params(layer, direction)
         if any(p is not None and p.grad is None for p in params):
-            raise ValueError("seed_grads: expected gradients on every parameter, got none yet (call backward)")
+            raise InputError("seed_grads: expected gradients on every parameter, got none yet (call backward)", "self")
         grads = CellParams(*(None if p is None else p.grad for p in params))
         return self.layouts[layer].seed_views(grads)
 
     def _load_seed(self, seed: dict[str, Tensor], layer: int, direction: int) -> None:
         views = self.seed_params(layer, direction)
         if set(seed) != set(views):
-            raise ValueError(f"weights: expected the blocks {sorted(views)}, got {sorted(seed)}")
+            raise bad_argument("weights", f"the blocks {sorted(views)}", sorted(seed))
         with torch.no_grad():
             for name, view in views.items():
                 view.copy_(seed[name])

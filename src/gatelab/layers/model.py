@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from .._errors import unknown_name
 from ..registry import get_variant
 from .gru import GRU
 from .lstm import LSTM
@@ -17,7 +18,7 @@ class SequenceModel(nn.Module):
                  num_layers: int = 1, readout: str = "last", reset: str = "before") -> None:
         super().__init__()
         if readout not in ("last", "all"):
-            raise ValueError(f"readout: expected 'last' or 'all', got {readout!r}")
+            raise unknown_name("readout", readout, ("last", "all"))
         family = get_variant(variant).family
         if family == "lstm":
             self.rnn = LSTM(input_size, hidden_size, num_layers, batch_first=True)

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._errors import bad_argument, unknown_name
 from ..cells import CellLayout, CellParams, State, gru_gates, gru_plan, gru_step_weights
 
 SOLVERS = ("loop", "scan")
@@ -40,7 +41,7 @@ def linear_recurrence_ref(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
 def linear_recurrence(a: Tensor, b: Tensor, h0: Tensor, solver: str = "loop") -> Tensor:
     """Same as :func:`linear_recurrence_ref`, with a hand-written backward and the chosen solver."""
     if solver not in SOLVERS:
-        raise ValueError(f"solver: expected one of {list(SOLVERS)}, got {solver!r}")
+        raise unknown_name("solver", solver, SOLVERS)
     return _LinearRecurrence.apply(a, b, h0, solver)
 
 
@@ -115,7 +116,7 @@ def linear_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: 
     """Same contract as :func:`gatelab.ops.recurrence`, for h-independent GRU-family layouts only."""
     spec = layout.options.spec
     if not spec.h_independent:
-        raise ValueError(f"layout: expected an h-independent variant, got {spec.name!r}")
+        raise bad_argument("layout", "an h-independent variant", spec.name)
     steps, batch, _ = x.shape
     H = layout.hidden_size
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM

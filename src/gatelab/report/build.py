@@ -1,7 +1,9 @@
 """The report: a pure function of the store. Writes ``index.html``, ``report.md`` and PNG plots into a folder.
 
 Every sentence is computed from the stored numbers: paired differences against ``gru`` over the same seeds
-with 95% t-intervals; where an interval includes zero, the sentence says the data cannot tell.
+with 95% t-intervals; where an interval includes zero, the sentence says the data cannot tell. The report reads
+typed run records (:mod:`gatelab.study.record`) and nothing else: a task's facts travel in its records, so a
+store whose task is no longer registered still reports, and the comparison groups are the registry's questions.
 """
 
 from __future__ import annotations
@@ -12,18 +14,29 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..registry import get_task, get_variant
+from ..registry import QUESTIONS, REFERENCE_VARIANT, get_variant, variants
 from ..store import Store
-from ..tasks import isolates
+from ..study.record import RunRecord, read_records
+from ..tasks import TaskFacts
 from .markup import page, table
 from .stats import Interval, interval, paired
 
-REFERENCE = "gru"
-# The comparisons of the lab issue, in the order the report gives them.
-GROUPS = [("Removing r", ("gru_no_reset", "gru_reset_zero")),
-          ("Removing z or the carry", ("gru_no_update", "gru_no_carry")),
-          ("Simpler units", ("min_gru", "mgu", "gru_gates_h", "gru_gates_bias", "rnn")),
-          ("The other gated unit", ("lstm",))]
+REFERENCE = REFERENCE_VARIANT
+
+
+def comparison_groups(present: set[str]) -> list[tuple[str, tuple[str, ...]]]:
+    """The report's comparison groups, from the registry: per question, the variants that ask it, in
+    declaration order, limited to ``present``; a stored variant that is no longer registered is compared last."""
+    groups = [(title, tuple(v for v in variants() if get_variant(v).question == key and v in present))
+              for key, title in QUESTIONS.items()]
+    unregistered = tuple(sorted(v for v in present if v != REFERENCE and v not in variants()))
+    if unregistered:
+        groups.append(("Variants no longer registered", unregistered))
+    return [(title, members) for title, members in groups if members]
+
+
+def _summary_of(variant: str) -> str:
+    return get_variant(variant).summary.split(":")[0] if variant in variants() else "not registered"
 # An exponential smoothing "explains" a unit when it explains at least this share of its states' variance.
 SMOOTH_ENOUGH = 0.9
 
@@ -58,34 +71,39 @@ def _interval_text(i: Interval) -> str:
     return f"{_fmt(i.mean)} ± {_fmt((i.high - i.low) / 2)}"
 
 
-def summarise(records: list[dict]) -> dict[str, dict]:
+def task_facts(task_name: str, records: list[RunRecord]) -> TaskFacts:
+    """The facts of a task as its records carry them (a placeholder when no run got as far as building it)."""
+    found = next((r.task_facts for r in records if r.task_facts is not None), None)
+    return found or TaskFacts(task_name, "regression", "—", False, math.nan, math.nan, "No run reached training.")
+
+
+def summarise(records: list[RunRecord]) -> dict[str, dict]:
     """Per task: its rows, the paired comparisons against gru, and the generated sentences."""
-    by_task: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    by_task: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
-        by_task[r["task"]][r["variant"]].append(r)
+        by_task[r.task][r.variant].append(r)
     out = {}
     for task_name, per_variant in by_task.items():
-        first = next(iter(per_variant.values()))[0]
-        task = get_task(task_name, **first["config"]["task"]["sizes"])
+        task = task_facts(task_name, [r for rs in per_variant.values() for r in rs])
         per_variant = {v: _best_rate(rs, task.higher_is_better) for v, rs in per_variant.items()}
         metric, better_high = task.metric, task.higher_is_better
-        tests = {v: {r["seed"]: _number(r["metrics"].get("test")) for r in rs if r["status"] == "ok"}
+        tests = {v: {r.seed: _number(r.metrics.test) for r in rs if r.status == "ok"}
                  for v, rs in per_variant.items()}
         rows = []
         for variant, rs in sorted(per_variant.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0])):
-            ok = [r for r in rs if r["status"] == "ok"]
-            steps = [r["metrics"]["steps_to_criterion"] for r in ok if r["metrics"].get("steps_to_criterion")]
-            rows.append(Row(variant, rs[0]["config"]["train"]["learning_rate"], interval(list(tests[variant].values())),
-                            sum(bool(r["metrics"].get("solved")) for r in ok) / len(rs),
+            ok = [r for r in rs if r.status == "ok"]
+            steps = [r.metrics.steps_to_criterion for r in ok if r.metrics.steps_to_criterion]
+            rows.append(Row(variant, rs[0].learning_rate, interval(list(tests[variant].values())),
+                            sum(r.metrics.solved for r in ok) / len(rs),
                             sorted(steps)[len(steps) // 2] if steps else math.nan,
-                            max((r["metrics"].get("parameters", 0) for r in rs), default=0),
-                            sum(r["seconds"] for r in rs) / len(rs),
-                            ", ".join(sorted({r["status"] for r in rs})),
-                            ", ".join(sorted({str(r["backend"]) for r in rs}))))
+                            max((r.metrics.parameters for r in rs), default=0),
+                            sum(r.seconds for r in rs) / len(rs),
+                            ", ".join(sorted({r.status for r in rs})),
+                            ", ".join(sorted({str(r.backend) for r in rs}))))
         sentences, comparisons = [], {}
         if REFERENCE in tests:
             reference = interval(list(tests[REFERENCE].values()))
-            for _, members in GROUPS:
+            for _, members in comparison_groups(set(tests)):
                 for variant in members:
                     if variant not in tests:
                         continue
@@ -93,18 +111,18 @@ def summarise(records: list[dict]) -> dict[str, dict]:
                     comparisons[variant] = diff
                     sentences.append(_sentence(task_name, metric, better_high, variant, reference,
                                                interval(list(tests[variant].values())), diff))
-        references = next((r["metrics"].get("references") for rs in per_variant.values() for r in rs
-                           if r["metrics"].get("references")), {})
+        references = next((r.metrics.references for rs in per_variant.values() for r in rs
+                           if r.metrics.references), {})
         why = _why(task_name, per_variant, task.metric, comparisons, better_high)
         sentences += why["sentences"]
         out[task_name] = {"task": task, "rows": rows, "references": references, "why": why, "comparisons": comparisons, "sentences": sentences,
-                          "curves": {v: [r["curve"] for r in rs if r["curve"]] for v, rs in per_variant.items()}}
+                          "curves": {v: [r.curve for r in rs if r.curve] for v, rs in per_variant.items()}}
     return out
 
 
-def _mean_profile(runs: list[dict], key: str) -> list[float] | None:
+def _mean_profile(runs: list[RunRecord], key: str) -> list[float] | None:
     """The mean over seeds of a per-step diagnostic (None when no run stored it)."""
-    curves = [r.get("diagnostics", {}).get(key) for r in runs if r["status"] == "ok"]
+    curves = [getattr(r.diagnostics, key) for r in runs if r.status == "ok"]
     curves = [c for c in curves if c]
     if not curves:
         return None
@@ -116,33 +134,33 @@ def _median(values: list[float]) -> float:
     return values[len(values) // 2] if values else math.nan
 
 
-def _why(task_name: str, per_variant: dict[str, list[dict]], metric: str, comparisons: dict[str, Interval],
+def _why(task_name: str, per_variant: dict[str, list[RunRecord]], metric: str, comparisons: dict[str, Interval],
          better_high: bool) -> dict:
     """Diagnostics across seeds, per variant: the gradient-flow profiles at initialisation and trained, the median
     spectral radius of the step Jacobian, the units' time scales, the exponential-smoothing distance; gru's
     clamp tests and the gate heatmaps of its first seed; and the sentences that cite them."""
     profiles, profiles_init, radius, scales, units, smoothing = {}, {}, {}, {}, {}, {}
     for variant, rs in per_variant.items():
-        ok = [r for r in rs if r["status"] == "ok"]
-        diagnostics = [r.get("diagnostics", {}) for r in ok]
+        ok = [r for r in rs if r.status == "ok"]
+        diagnostics = [r.diagnostics for r in ok]
         if (profile := _mean_profile(ok, "sensitivity")) is not None:
             profiles[variant] = profile
         if (profile := _mean_profile(ok, "sensitivity_init")) is not None:
             profiles_init[variant] = profile
-        radius[variant] = (_median([_median([_number(v) for v in d.get("spectral_radius_init", [])])
+        radius[variant] = (_median([_median([_number(v) for v in d.spectral_radius_init or []])
                                     for d in diagnostics]),
-                           _median([_number(d.get("spectral_radius_median")) for d in diagnostics]))
-        quartiles = [d["time_scale_quartiles"] for d in diagnostics if d.get("time_scale_quartiles")]
+                           _median([_number(d.spectral_radius_median) for d in diagnostics]))
+        quartiles = [d.time_scale_quartiles for d in diagnostics if d.time_scale_quartiles]
         if quartiles:
             scales[variant] = [_median([q[i] for q in quartiles]) for i in range(3)]
-            units[variant] = [_number(v) for d in diagnostics for v in d.get("time_scales", [])]
-        fits = [d["smoothing"] for d in diagnostics if d.get("smoothing")]
+            units[variant] = [_number(v) for d in diagnostics for v in d.time_scales or []]
+        fits = [d.smoothing for d in diagnostics if d.smoothing]
         if fits:
-            smoothing[variant] = interval([_number(f["explained_variance"]) for f in fits])
-    reference_runs = [r for r in per_variant.get(REFERENCE, []) if r["status"] == "ok"]
-    clamp_runs = [c for r in reference_runs if (c := r.get("diagnostics", {}).get("clamps"))]
+            smoothing[variant] = interval([_number(f.explained_variance) for f in fits])
+    reference_runs = [r for r in per_variant.get(REFERENCE, []) if r.status == "ok"]
+    clamp_runs = [c for r in reference_runs if (c := r.diagnostics.clamps)]
     clamps = {k: interval([_number(c[k]) for c in clamp_runs]) for k in clamp_runs[0]} if clamp_runs else {}
-    heatmaps = next((h for r in reference_runs if (h := r.get("diagnostics", {}).get("heatmaps"))), {})
+    heatmaps = next((h for r in reference_runs if (h := r.diagnostics.heatmaps)), {})
 
     sentences = []
     if REFERENCE in profiles:
@@ -180,16 +198,16 @@ def _why(task_name: str, per_variant: dict[str, list[dict]], metric: str, compar
             "sentences": sentences}
 
 
-def _best_rate(records: list[dict], higher_is_better: bool) -> list[dict]:
+def _best_rate(records: list[RunRecord], higher_is_better: bool) -> list[RunRecord]:
     """The records of the learning rate with the best mean validation metric (all, when there is one rate)."""
-    by_rate: dict[float, list[dict]] = defaultdict(list)
+    by_rate: dict[float, list[RunRecord]] = defaultdict(list)
     for r in records:
-        by_rate[r["config"]["train"]["learning_rate"]].append(r)
+        by_rate[r.learning_rate].append(r)
     if len(by_rate) == 1:
         return records
 
-    def score(rs: list[dict]) -> float:
-        values = [_number(r["metrics"].get("best_valid")) for r in rs if r["status"] == "ok"]
+    def score(rs: list[RunRecord]) -> float:
+        values = [_number(r.metrics.best_valid) for r in rs if r.status == "ok"]
         values = [v for v in values if math.isfinite(v)]
         if not values:
             return -math.inf
@@ -201,7 +219,7 @@ def _best_rate(records: list[dict], higher_is_better: bool) -> list[dict]:
 
 def _sentence(task: str, metric: str, better_high: bool, variant: str, reference: Interval, value: Interval,
               diff: Interval) -> str:
-    what = get_variant(variant).summary.split(":")[0]
+    what = _summary_of(variant)
     head = (f"On {task}, {variant} ({what}) against gru: test {metric} {_fmt(reference.mean)} → "
             f"{_fmt(value.mean)}")
     if diff.n < 2:
@@ -339,8 +357,8 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
     command is ``command``, else the one the study stored."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with Store(store_path) as store:
-        records = store.records()
+    with Store.open(store_path, readonly=True) as store:
+        records = read_records(store)
         command = command or store.meta("command") or ""
     summary = summarise(records)
     plots = _plots(summary, folder)
@@ -361,11 +379,11 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
               "backend"]
     for task_name, part in summary.items():
         task = part["task"]
-        md += [f"## {task_name}", "", f"*{isolates(task)}* Metric: {task.metric} ({'higher' if task.higher_is_better else 'lower'} is better); "
+        md += [f"## {task_name}", "", f"*{task.isolates}* Metric: {task.metric} ({'higher' if task.higher_is_better else 'lower'} is better); "
                f"trivial level {_fmt(task.trivial)}; solved {'≥' if task.higher_is_better else '<'} {_fmt(task.solved_at)}.", "",
                *[f"Reference: {name} {_fmt(value)}." for name, value in part["references"].items()], "",
                "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        body += [f"<h2>{html.escape(task_name)}</h2>", f"<p><em>{html.escape(isolates(task))}</em> Metric: "
+        body += [f"<h2>{html.escape(task_name)}</h2>", f"<p><em>{html.escape(task.isolates)}</em> Metric: "
                  f"{task.metric}; trivial level {_fmt(task.trivial)}; solved at {_fmt(task.solved_at)}.</p>",
                  *[f"<p>Reference: {html.escape(name)} {_fmt(value)}.</p>" for name, value in part["references"].items()],
                  "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]

@@ -6,6 +6,10 @@ Writing a finished run again changes nothing; a failed one is replaced by a late
 hand-out is an *attempt* (started, ended, outcome), so the store alone says what was in flight at a kill and how
 often each run was executed. A write that the disk refuses (full, read-only) raises :class:`StoreWriteError`;
 the transaction is rolled back, so the file stays consistent.
+
+``Store.open(path, readonly=True)`` is how the report and ``gatelab status`` read a store: nothing is created or
+written, and a study folder copied read-only (or on a read-only mount) reports as well as the original.
+The store holds plain JSON records; their typed shape is :mod:`gatelab.study.record`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ import sqlite3
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
+
+from .._errors import GatelabError, InputError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -41,13 +48,17 @@ CREATE TABLE IF NOT EXISTS attempts (
 FINISHED = ("ok", "diverged")   # a failed run is retried by the next invocation; these are not
 
 
-class StoreWriteError(OSError):
+class StoreWriteError(GatelabError, OSError):
     """The store could not be written (disk full, read-only folder, …); nothing partial was kept."""
 
 
 class Store:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
+        if readonly:
+            self._db = _open_readonly(self.path)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # autocommit mode: each write opens its own BEGIN IMMEDIATE transaction (below), which takes the write
@@ -59,8 +70,15 @@ class Store:
         except (OSError, sqlite3.Error) as error:
             raise StoreWriteError(f"{self.path}: cannot open the store for writing ({error})") from None
 
+    @classmethod
+    def open(cls, path: str | Path, readonly: bool = False) -> Store:
+        """The store at ``path``: for writing (created if missing), or ``readonly`` (it must exist)."""
+        return cls(path, readonly=readonly)
+
     @contextmanager
     def _transaction(self):
+        if self.readonly:
+            raise StoreWriteError(f"{self.path}: this store was opened read-only")
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
@@ -148,8 +166,8 @@ class Store:
         rows = self._db.execute("SELECT key, record FROM runs WHERE key LIKE ?", (key_prefix + "%",)).fetchall()
         if len(rows) != 1:
             sample = [key for key, _ in rows[:5]]
-            raise ValueError(f"KEY: expected the prefix of exactly one run key, got {key_prefix!r} "
-                             f"({len(rows)} matches{': ' + ', '.join(sample) if sample else ''})")
+            raise InputError(f"key: expected the prefix of exactly one run key, got {key_prefix!r} "
+                             f"({len(rows)} matches{': ' + ', '.join(sample) if sample else ''})", "key")
         return json.loads(rows[0][1])
 
     def records(self, study: str | None = None) -> list[dict]:
@@ -157,6 +175,30 @@ class Store:
         if study is not None:
             query, args = query + " WHERE study = ?", (study,)
         return [json.loads(text) for (text,) in self._db.execute(query + " ORDER BY written", args)]
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    """A read-only connection that creates nothing beside the store.
+
+    With no ``-wal`` file beside it, every committed record is in the main file (the last writer checkpointed
+    it on closing), so the file is opened ``immutable``: SQLite then needs no ``-shm`` file and writes nothing,
+    which is what a read-only copy of a study folder allows. With a ``-wal`` file (a driver is running, or was
+    killed), records may still sit in it, so it is read in WAL mode (``mode=ro``) — falling back to the main file
+    alone where even that is impossible.
+    """
+    if not path.is_file():
+        raise InputError(f"store: expected an existing store file, got {str(path)!r}", "store")
+    uri = "file:" + quote(str(path.resolve()))
+    attempts = ("mode=ro", "mode=ro&immutable=1") if Path(f"{path}-wal").exists() else ("mode=ro&immutable=1",)
+    last: sqlite3.Error | None = None
+    for flags in attempts:
+        try:
+            db = sqlite3.connect(f"{uri}?{flags}", uri=True, timeout=60)
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.Error as error:
+            last = error
+    raise InputError(f"store: expected a readable gatelab store, got {str(path)!r} ({last})", "store")
 
 
 def _finite(value):

@@ -17,10 +17,10 @@ from ..train import TrainConfig, train
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Attributes: variants compared, sequence length, hidden size, seeds, and the training config."""
+    """Attributes: variants compared, sequence length (``length``), hidden size, seeds, and the training config."""
 
     variants: tuple[str, ...] = ("gru", "gru_no_update")
-    steps: int = 40
+    length: int = 40
     hidden_size: int = 32
     seeds: tuple[int, ...] = (0, 1)
     train: TrainConfig = TrainConfig(steps=600, batch_size=64, learning_rate=1e-2, eval_every=100)
@@ -50,7 +50,7 @@ def early_to_late_gradient(model: SequenceModel, x: torch.Tensor, y: torch.Tenso
 def run_demo(config: DemoConfig = DemoConfig(),
              on_progress: Callable[[str, int, int], None] | None = None) -> list[DemoRun]:
     """Train every (variant, seed); ``on_progress(label, step, total)`` reports training steps."""
-    task = AddingTask(config.steps)
+    task = AddingTask(config.length)
     runs = []
     for variant in config.variants:
         for seed in config.seeds:

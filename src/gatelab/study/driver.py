@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import Protocol
 
+from .._errors import InputError
 from ..config import RunConfig
 from ..store import Store
+from .executor import Executor, WorkerLost
+from .local import LocalExecutor
+from .lock import StudyLock
+from .record import RunRecord
 from .run import failed_record
 from .spec import StudySpec
 
 Event = Callable[[str, dict], None]
-
-
-class WorkerLost(Exception):
-    """The process (or Ray worker) running a run died before returning its record."""
 
 
 class Interrupted(KeyboardInterrupt):
@@ -35,28 +34,8 @@ class Interrupted(KeyboardInterrupt):
         self.counts, self.cancelled = counts, cancelled
 
 
-class SpecChanged(ValueError):
+class SpecChanged(InputError):
     """The study in the folder was started from another spec."""
-
-
-class Executor(Protocol):
-    capacity: int                                            # runs it can hold in flight
-
-    def submit(self, config: dict, study: str) -> object: ...  # a handle
-
-    def wait(self, handles: list) -> list[tuple[object, dict | WorkerLost]]: ...  # at least one finished
-
-    def cancel(self, handles: list) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def spec_to_dict(spec: StudySpec) -> dict:
-    """The spec as plain data, in the shape of a study file."""
-    return {"name": spec.name, "variants": list(spec.variants), "seeds": spec.seeds,
-            "match_params": spec.match_params, "learning_rates": list(spec.learning_rates),
-            "model": asdict(spec.model), "train": asdict(spec.train),
-            "tasks": [{"name": t.name, **dict(t.sizes)} for t in spec.tasks]}
 
 
 def spec_differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -77,14 +56,19 @@ def run_study(spec: StudySpec, store: Store, workers: int | None = None, on_even
 
     ``executor``: where runs execute (default: :class:`~gatelab.study.local.LocalExecutor` with ``workers``
     processes; 1 runs in this process). ``on_event(kind, data)`` reports ``"plan"`` (total, todo), ``"start"``
-    (the run's labels) and ``"run"`` (a finished record), for progress bars. A store started from another spec is
-    refused (:class:`SpecChanged`, listing the differences) unless ``allow_changed``; then only new runs are
-    added. Ctrl+C cancels the runs in flight and raises :class:`Interrupted`.
+    (the run's labels) and ``"run"`` (a finished :class:`RunRecord`), for progress bars. A store started from
+    another spec is refused (:class:`SpecChanged`, listing the differences) unless ``allow_changed``; then only
+    new runs are added. A folder another live driver holds is refused at once (:class:`StudyLocked`). Ctrl+C
+    cancels the runs in flight and raises :class:`Interrupted`.
     """
-    from .local import LocalExecutor
+    with StudyLock(store.path):
+        return _run_locked(spec, store, workers, on_event, executor, max_retries, allow_changed)
 
+
+def _run_locked(spec: StudySpec, store: Store, workers: int | None, on_event: Event | None,
+                executor: Executor | None, max_retries: int, allow_changed: bool) -> dict[str, int]:
     emit = on_event or (lambda kind, data: None)
-    wanted = spec_to_dict(spec)
+    wanted = spec.to_dict()
     stored = store.meta("spec")
     if stored is not None and json.loads(stored) != wanted and not allow_changed:
         changes = spec_differences(json.loads(stored), wanted)
@@ -101,9 +85,9 @@ def run_study(spec: StudySpec, store: Store, workers: int | None = None, on_even
     executor = executor or LocalExecutor(workers)
     in_flight: dict[object, tuple[RunConfig, int]] = {}
 
-    def keep(record: dict) -> None:
-        store.write(record)                                  # committed before the next run is handed out
-        counts[record["status"]] = counts.get(record["status"], 0) + 1
+    def keep(record: RunRecord) -> None:
+        store.write(record.to_dict())                        # committed before the next run is handed out
+        counts[record.status] = counts.get(record.status, 0) + 1
         emit("run", record)
 
     try:
@@ -124,7 +108,7 @@ def run_study(spec: StudySpec, store: Store, workers: int | None = None, on_even
                     else:
                         keep(failed_record(run, spec.name, f"worker lost {attempt} time(s); last: {outcome}"))
                     continue
-                store.end_attempt(run.key, attempt, outcome["status"])
+                store.end_attempt(run.key, attempt, outcome.status)
                 keep(outcome)
     except KeyboardInterrupt:
         executor.cancel(list(in_flight))

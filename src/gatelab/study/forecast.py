@@ -26,13 +26,13 @@ class ForecastSpec:
     """What to run. ``step``: observations between origins (default: the horizon, so test spans don't overlap);
     ``models``: ladder names to run (default: the whole ladder — the classical rungs, then every variant)."""
 
-    horizon: int
-    origins: int = 4
-    step: int | None = None
-    models: tuple[str, ...] | None = None
-    hidden_size: int = 32
-    train_steps: int = 400
-    seed: int = 0
+    horizon: int = field(metadata={"help": "steps to forecast"})
+    origins: int = field(default=4, metadata={"help": "rolling forecast origins"})
+    step: int | None = field(default=None, metadata={"help": "observations between origins (default: the horizon)"})
+    models: tuple[str, ...] | None = field(default=None, metadata={"help": "only these rungs of the ladder"})
+    hidden_size: int = field(default=32, metadata={"help": "units of each recurrent model"})
+    train_steps: int = field(default=400, metadata={"help": "Adam steps per recurrent model and origin"})
+    seed: int = field(default=0, metadata={"help": "seed of the recurrent models"})
 
     def __post_init__(self) -> None:
         for name in ("horizon", "origins", "hidden_size", "train_steps"):
@@ -41,7 +41,7 @@ class ForecastSpec:
             check_positive_int("step", self.step)
         for name in self.models or ():
             if name not in ladder_names():
-                raise unknown_name("--models", name, ladder_names())
+                raise unknown_name("models", name, ladder_names())
 
     @property
     def stride(self) -> int:

@@ -10,7 +10,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import torch
 
-from .driver import WorkerLost
+from .executor import WorkerLost
+from .record import RunRecord
 from .run import execute_run
 
 
@@ -39,7 +40,7 @@ class LocalExecutor:
                                              initializer=_init_worker, initargs=(self._threads,))
         return self._pool.submit(execute_run, config, study)
 
-    def wait(self, handles: list[Future]) -> list[tuple[Future, dict | WorkerLost]]:
+    def wait(self, handles: list[Future]) -> list[tuple[Future, RunRecord | WorkerLost]]:
         done, _ = wait(handles, return_when=FIRST_COMPLETED)
         out = []
         for future in done:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 
-from .driver import WorkerLost
+from .._errors import InputError, bad_argument
+from .executor import WorkerLost
+from .record import RunRecord
 
 
-def _run_on_worker(config: dict, study: str, threads: int) -> dict:
+def _run_on_worker(config: dict, study: str, threads: int) -> RunRecord:
     import torch
 
     from .run import execute_run
@@ -27,10 +29,10 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ValueError("--executor ray: expected Ray to be installed, got no module 'ray' "
-                             "(pip install 'gatelab[ray]')") from None
+            raise InputError("executor: expected Ray to be installed for 'ray', got no module 'ray' "
+                             "(pip install 'gatelab[ray]')", "executor") from None
         if isinstance(cpus_per_run, bool) or not isinstance(cpus_per_run, int) or cpus_per_run < 1:
-            raise ValueError(f"--cpus-per-run: expected a positive int, got {cpus_per_run!r}")
+            raise bad_argument("cpus_per_run", "a positive int", cpus_per_run)
         self._ray = ray
         self._started = False
         if not ray.is_initialized():
@@ -49,7 +51,7 @@ class RayExecutor:
     def submit(self, config: dict, study: str):
         return self._task.remote(config, study, self._threads)
 
-    def wait(self, handles: list) -> list[tuple[object, dict | WorkerLost]]:
+    def wait(self, handles: list) -> list[tuple[object, RunRecord | WorkerLost]]:
         ready, _ = self._ray.wait(handles, num_returns=1)
         out = []
         for ref in ready:

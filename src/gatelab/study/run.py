@@ -1,7 +1,7 @@
 """One run of a study: build the task and the model from a :class:`RunConfig`, train, evaluate, return a record.
 
 A run never raises: a non-finite loss is recorded as ``diverged`` at its step, an exception as ``failed`` with
-its traceback. The record is plain data (JSON-able); only the driver writes it to the store.
+its traceback. The record is a :class:`~gatelab.study.record.RunRecord`; only the driver writes it to the store.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import math
 import platform
 import time
 import traceback
+from dataclasses import replace
 
 import torch
 
@@ -18,50 +19,49 @@ from ..config import RunConfig
 from ..diagnostics import clamp_tests, gate_statistics, jacobian_spectrum, smoothing_fit, state_sensitivity
 from ..layers import SequenceModel
 from ..train import train
+from .record import RunDiagnostics, RunMetrics, RunRecord, SmoothingFit
 
 
-def failed_record(config: RunConfig, study: str, cause: str | None) -> dict:
-    """The record of a run that produced nothing (yet): the shape of every record, status ``failed``."""
-    return {"key": config.key, "study": study, "variant": config.model.variant, "task": config.task.name,
-            "seed": config.train.seed, "config": config.to_dict(), "status": "failed", "metrics": {}, "curve": [],
-            "backend": None, "seconds": 0.0, "traceback": cause, "host": platform.node(),
-            "versions": {"gatelab": __version__, "torch": torch.__version__, "python": platform.python_version()}}
+def failed_record(config: RunConfig, study: str, cause: str | None) -> RunRecord:
+    """The record of a run that produced nothing (yet): status ``failed``, with its cause."""
+    return RunRecord(config.key, study, config.model.variant, config.task.name, config.train.seed,
+                     config.to_dict(), "failed", traceback=cause,
+                     versions={"gatelab": __version__, "torch": torch.__version__,
+                               "python": platform.python_version()})
 
 
-def execute_run(config_data: dict, study: str) -> dict:
+def execute_run(config_data: dict, study: str) -> RunRecord:
     """Run the config (given as ``RunConfig.to_dict()``) and return its record."""
     start = time.perf_counter()
     config = RunConfig.from_dict(config_data)
     record = failed_record(config, study, None)
     try:
         model, task = build_run(config)
+        record = replace(record, task_facts=task.facts())
         x_probe, _ = test_batch(config, task)
         clock = time.perf_counter()
         initial = diagnose_initial(model, x_probe[:64])                    # before any training step
         diagnostics_seconds = time.perf_counter() - clock
         result = train(model, task, config.train)
-        record["curve"] = [list(point) for point in result.curve]
-        record["backend"] = model.rnn.last_backend
-        metrics = {"parameters": sum(p.numel() for p in model.parameters()), "steps_done": result.steps_done,
-                   "steps_to_criterion": result.steps_to_criterion, "best_valid": result.best_metric,
-                   "metric": task.metric, "higher_is_better": task.higher_is_better, "trivial": task.trivial,
-                   "solved_at": task.solved_at}
+        metrics = RunMetrics(parameters=sum(p.numel() for p in model.parameters()), steps_done=result.steps_done,
+                             steps_to_criterion=result.steps_to_criterion, best_valid=result.best_metric)
+        diagnostics = RunDiagnostics(**initial)
         if result.status == "ok":
             x, y = test_batch(config, task)
             model.eval()
             with torch.no_grad():
                 value = task.evaluate(model(x), y)
-            metrics.update(test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
-                           references=task.reference_metrics())
+            metrics = replace(metrics, test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
+                              references=task.reference_metrics())
             clock = time.perf_counter()
-            record["diagnostics"] = {**initial, **diagnose(model, task, x[:64], y[:64])}
-            record["diagnostics"]["seconds"] = diagnostics_seconds + time.perf_counter() - clock
-        record["metrics"] = metrics
-        record["status"] = result.status
+            trained = diagnose(model, task, x[:64], y[:64])
+            diagnostics = RunDiagnostics(**initial, **trained,
+                                         seconds=diagnostics_seconds + time.perf_counter() - clock)
+        record = replace(record, status=result.status, metrics=metrics, diagnostics=diagnostics,
+                         curve=[list(point) for point in result.curve], backend=model.rnn.last_backend)
     except Exception:  # noqa: BLE001 — a failed run is a record, never a crashed study
-        record["traceback"] = traceback.format_exc()
-    record["seconds"] = time.perf_counter() - start
-    return record
+        record = replace(record, traceback=traceback.format_exc())
+    return replace(record, seconds=time.perf_counter() - start)
 
 
 def build_run(config: RunConfig):
@@ -117,8 +117,7 @@ def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> di
         spec = model.rnn.options.spec
         if spec.family == "gru" and "z" in spec.gates and spec.carry:
             fit = smoothing_fit(model.rnn, x)
-            out["smoothing"] = {"explained_variance": fit.explained_variance,
-                                "clamp_explained_variance": fit.clamp_explained_variance}
+            out["smoothing"] = SmoothingFit(fit.explained_variance, fit.clamp_explained_variance)
         if model.rnn.options.variant == "gru":
             out["clamps"] = clamp_tests(model, task, x, y)
             out["heatmaps"] = {name: gate[:, 0, :HEATMAP_UNITS].T.tolist() for name, gate in stats.gates.items()}

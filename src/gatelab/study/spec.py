@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from importlib import resources
 from pathlib import Path
 
-from .._errors import bad_argument, unknown_name
+from .._errors import InputError, bad_argument, unknown_name
 from ..config import ModelConfig, RunConfig, TaskConfig, strict_config
 from ..layers import SequenceModel
 from ..registry import get_variant, variants
 from ..train import TrainConfig
 
-PRESET_DIR = Path(__file__).resolve().parents[3] / "studies"   # the checkout's studies/ (editable install)
+STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,31 @@ class StudySpec:
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise bad_argument("seeds", "a positive int", self.seeds)
 
+    # ---- the study-file format: written and read here only ----------------------------------------------
+    def to_dict(self) -> dict:
+        """The spec as plain data, in the shape of a study file (what the store keeps as its spec)."""
+        return {"name": self.name, "variants": list(self.variants), "seeds": self.seeds,
+                "match_params": self.match_params, "learning_rates": list(self.learning_rates),
+                "model": asdict(self.model), "train": asdict(self.train),
+                "tasks": [{"name": t.name, **dict(t.sizes)} for t in self.tasks]}
+
+    @classmethod
+    def from_dict(cls, data: dict, default_name: str = "study") -> StudySpec:
+        """A spec from a study file's data; unknown keys and invalid values are refused by their dotted key."""
+        for key in data:
+            if key not in STUDY_KEYS:
+                raise unknown_name("study key", key, sorted(STUDY_KEYS))
+        task_list = data.get("tasks", [])
+        if not task_list:
+            raise bad_argument("tasks", "at least one [[tasks]] table", task_list)
+        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k != "name")) for t in task_list)
+        model = strict_config(ModelConfig, data.get("model", {}), "model")
+        train = strict_config(TrainConfig, data.get("train", {}), "train")
+        chosen = data.get("variants", "all")
+        chosen = variants() if chosen == "all" else chosen
+        return cls(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
+                   data.get("match_params", True), tuple(data.get("learning_rates", ())))
+
     def runs(self) -> list[RunConfig]:
         """Every run of the study, ``gru`` first within each (task, seed) so paired comparisons fill early."""
         ordered = sorted(self.variants, key=lambda v: v != "gru")
@@ -76,7 +102,8 @@ class StudySpec:
 
 def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: int) -> int:
     built = task.build()
-    net = SequenceModel(variant, built.input_size, hidden, built.output_size, num_layers=model.num_layers)
+    net = SequenceModel(variant, built.input_size, hidden, built.output_size, num_layers=model.num_layers,
+                        reset=model.reset)
     return sum(p.numel() for p in net.parameters())
 
 
@@ -94,33 +121,29 @@ def matched_hidden_size(variant: str, task: TaskConfig, model: ModelConfig) -> i
     return min((below, low), key=lambda h: abs(parameter_count(variant, task, model, h) - target))
 
 
+def presets() -> list[str]:
+    """The names of the study presets that ship with gatelab (package data)."""
+    return sorted(p.name.removesuffix(".toml") for p in resources.files("gatelab.studies").iterdir()
+                  if p.name.endswith(".toml"))
+
+
 def load_study(source: str | Path) -> StudySpec:
     """A preset name (``quick``, ``standard``, ``full``) or the path of a TOML study file."""
     path = Path(source)
     if not path.suffix:
-        path = PRESET_DIR / f"{source}.toml"
+        if str(source) not in presets():
+            raise unknown_name("preset", source, presets())
+        text = resources.files("gatelab.studies").joinpath(f"{source}.toml").read_text()
+        where = f"preset {source!r}"
+    else:
         if not path.exists():
-            raise unknown_name("--preset", source, sorted(p.stem for p in PRESET_DIR.glob("*.toml")))
-    if not path.exists():
-        raise bad_argument("study file", "an existing TOML file", str(path))
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    return study_from_dict(data, default_name=path.stem)
-
-
-def study_from_dict(data: dict, default_name: str = "study") -> StudySpec:
-    allowed = {"name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks"}
-    for key in data:
-        if key not in allowed:
-            raise unknown_name("study key", key, sorted(allowed))
-    task_list = data.get("tasks", [])
-    if not task_list:
-        raise bad_argument("tasks", "at least one [[tasks]] table", task_list)
-    tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k != "name")) for t in task_list)
-    model = strict_config(ModelConfig, data.get("model", {}), "model")
-    train = strict_config(TrainConfig, data.get("train", {}), "train")
-    chosen = data.get("variants", "all")
-    chosen = variants() if chosen == "all" else chosen
-    return StudySpec(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
-                     data.get("match_params", True), tuple(data.get("learning_rates", ())))
-
+            raise bad_argument("study", "an existing TOML file", str(path))
+        text, where = path.read_text(), str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"study: expected a TOML study file, got {where} ({error})", "study") from None
+    try:
+        return StudySpec.from_dict(data, default_name=path.stem)
+    except InputError as error:
+        raise type(error)(f"{where}: {error}", error.argument) from None

@@ -2,16 +2,23 @@
 
 Each task is a frozen dataclass sized by its fields, seeded through the generator it is given, with its
 metric, its trivial (memoryless) level and its pass criterion; the first sentence of its docstring says what it
-isolates. The battery is declared in :mod:`gatelab.registry`.
+isolates. The battery registers itself here (:mod:`gatelab.tasks.registry`); the variant registry never imports
+a task.
 """
 
 from .adding import AddingTask, PaddedAddingTask
 from .automata import Mod3Task, ParityTask, ResetTokenTask
-from .base import IGNORE, SPLITS, SequenceTask, isolates
+from .base import IGNORE, SPLITS, SequenceTask, TaskFacts, isolates
 from .dynamics import MackeyGlassTask, Narma10Task
 from .memory import CopyMemoryTask, SelectiveCopyTask
 from .real import CharLMTask, DigitsTask
+from .registry import get_task, is_registered, register_task, tasks, unregister_task
+
+for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, ResetTokenTask,
+              SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask):
+    register_task(_task)
 
 __all__ = ["IGNORE", "SPLITS", "AddingTask", "CharLMTask", "CopyMemoryTask", "DigitsTask", "MackeyGlassTask",
            "Mod3Task", "Narma10Task", "PaddedAddingTask", "ParityTask", "ResetTokenTask", "SelectiveCopyTask",
-           "SequenceTask", "isolates"]
+           "SequenceTask", "TaskFacts", "get_task", "is_registered", "isolates", "register_task", "tasks",
+           "unregister_task"]

@@ -20,16 +20,16 @@ class AddingTask(SequenceTask):
     Var(U₁ + U₂) = 2/12 ≈ 0.1667; solved below 0.01.
 
     Attributes:
-        steps: sequence length T.
+        length: sequence length T.
     """
 
     name = "adding"
-    steps: int = 50
+    length: int = 50
 
     def __post_init__(self) -> None:
-        check_positive_int("steps", self.steps)
-        if self.steps < 2:
-            raise bad_argument("steps", "at least 2 (one marker per half)", self.steps)
+        check_positive_int("length", self.length)
+        if self.length < 2:
+            raise bad_argument("length", "at least 2 (one marker per half)", self.length)
 
     input_size = property(lambda self: 2)
     output_size = property(lambda self: 1)
@@ -38,7 +38,7 @@ class AddingTask(SequenceTask):
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         """x (B, T, 2), y (B, 1)."""
-        return _adding_batch(size, self.steps, checked_stream(generator, split))
+        return _adding_batch(size, self.length, checked_stream(generator, split))
 
 
 def _adding_batch(size: int, steps: int, g: torch.Generator) -> tuple[Tensor, Tensor]:
@@ -59,16 +59,16 @@ def _adding_batch(size: int, steps: int, g: torch.Generator) -> tuple[Tensor, Te
 class PaddedAddingTask(AddingTask):
     """Isolates whether z acts as a learned time step: the adding problem with blank steps inserted at random.
 
-    An adding sequence of ``steps`` real steps is spread over ``steps + blanks`` steps; a blank step is all
+    An adding sequence of ``length`` real steps is spread over ``length + blanks`` steps; a blank step is all
     zeros (value 0, marker 0), so only the real steps change the sum. A unit that can leave its state untouched
     (z ≈ 0 on blanks) sees the same problem at any warp (Tallec & Ollivier 2018). Metric and levels as adding.
 
     Attributes:
-        steps: real steps; blanks: inserted blank steps.
+        length: real steps; blanks: inserted blank steps.
     """
 
     name = "padded_adding"
-    steps: int = 30
+    length: int = 30
     blanks: int = 30
 
     def __post_init__(self) -> None:
@@ -77,13 +77,13 @@ class PaddedAddingTask(AddingTask):
             raise bad_argument("blanks", "a non-negative int", self.blanks)
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
-        """x (B, steps + blanks, 2), y (B, 1)."""
+        """x (B, length + blanks, 2), y (B, 1)."""
         g = checked_stream(generator, split)
-        real, y = _adding_batch(size, self.steps, g)
-        total = self.steps + self.blanks
+        real, y = _adding_batch(size, self.length, g)
+        total = self.length + self.blanks
         # choose, per row, which of the total positions hold the real steps (kept in order)
         keys = torch.rand(size, total, generator=g)
-        positions = keys.topk(self.steps, dim=1).indices.sort(dim=1).values   # (B, steps)
+        positions = keys.topk(self.length, dim=1).indices.sort(dim=1).values   # (B, length)
         x = torch.zeros(size, total, 2)
         x.scatter_(1, positions.unsqueeze(-1).expand(-1, -1, 2), real)
         return x, y

@@ -18,17 +18,17 @@ class _RunningTask(SequenceTask):
     readout = "all"
     metric = "accuracy"
     higher_is_better = True
-    steps: int = 20            # training length
-    test_steps: int = 80       # valid/test length: longer, to test generalisation in length
+    length: int = 20           # training length
+    test_length: int = 80      # valid/test length: longer, to test generalisation in length
 
     def __post_init__(self) -> None:
-        check_positive_int("steps", self.steps)
-        check_positive_int("test_steps", self.test_steps)
+        check_positive_int("length", self.length)
+        check_positive_int("test_length", self.test_length)
 
     solved_at = property(lambda self: 0.99)
 
-    def length(self, split: str) -> int:
-        return self.steps if split == "train" else self.test_steps
+    def length_of(self, split: str) -> int:
+        return self.length if split == "train" else self.test_length
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class _RunningSumTask(_RunningTask):
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         g = checked_stream(generator, split)
-        symbols = torch.randint(0, self.modulus, (size, self.length(split)), generator=g)
+        symbols = torch.randint(0, self.modulus, (size, self.length_of(split)), generator=g)
         return one_hot(symbols, self.modulus), symbols.cumsum(1) % self.modulus
 
 
@@ -50,8 +50,8 @@ class _RunningSumTask(_RunningTask):
 class ParityTask(_RunningSumTask):
     """Isolates whether the candidate must depend on h (r ≠ 0): the running parity (XOR) of a bit stream.
 
-    Input: bits one-hot (2). Target at every step: XOR of all bits so far. Trained on ``steps``, tested on
-    ``test_steps`` (longer). Metric: accuracy at every step of the test length; chance 0.5; solved at 0.99.
+    Input: bits one-hot (2). Target at every step: XOR of all bits so far. Trained on ``length``, tested on
+    ``test_length`` (longer). Metric: accuracy at every step of the test length; chance 0.5; solved at 0.99.
     """
 
     name = "parity"
@@ -64,7 +64,7 @@ class Mod3Task(_RunningSumTask):
     of symbols in {0, 1, 2} modulo 3.
 
     Input: symbols one-hot (3). Target at every step: the sum so far mod 3 (the cyclic group Z₃ acting on the
-    state). Trained on ``steps``, tested on ``test_steps``. Metric: accuracy; chance 1/3; solved at 0.99.
+    state). Trained on ``length``, tested on ``test_length``. Metric: accuracy; chance 1/3; solved at 0.99.
     """
 
     name = "mod3"
@@ -93,7 +93,7 @@ class ResetTokenTask(_RunningTask):
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         g = checked_stream(generator, split)
-        steps = self.length(split)
+        steps = self.length_of(split)
         symbols = torch.randint(0, 2, (size, steps), generator=g)
         symbols[torch.rand(size, steps, generator=g) < self.reset_rate] = 2
         target = torch.empty(size, steps, dtype=torch.long)

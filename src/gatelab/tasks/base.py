@@ -30,10 +30,38 @@ def checked_stream(generator: torch.Generator, split: str) -> torch.Generator:
 
 
 @dataclass(frozen=True)
+class TaskFacts:
+    """What a report needs to know about a task, stored with every run (so a store reports without the task's
+    class, even for a task that is no longer registered).
+
+    Attributes:
+        name: the task's registry name.
+        kind: ``"regression"`` or ``"classification"``.
+        metric: the test metric's name; ``higher_is_better`` its direction.
+        trivial: the metric of the best memoryless predictor (chance level).
+        solved_at: the pass criterion (below it, or at least it when higher is better).
+        isolates: the one sentence saying what the task isolates.
+    """
+
+    name: str
+    kind: str
+    metric: str
+    higher_is_better: bool
+    trivial: float
+    solved_at: float
+    isolates: str
+
+    def solved(self, value: float) -> bool:
+        return value >= self.solved_at if self.higher_is_better else value < self.solved_at
+
+
+@dataclass(frozen=True)
 class SequenceTask:
     """Base of the battery's tasks (not a task itself)."""
 
     name: ClassVar[str] = ""
+    # Sizes renamed since older study files were written: old name → current name (read with a FutureWarning).
+    renamed: ClassVar[dict[str, str]] = {"steps": "length", "test_steps": "test_length"}
     kind: ClassVar[Literal["regression", "classification"]] = "regression"
     readout: ClassVar[Literal["last", "all"]] = "last"
     metric: ClassVar[str] = "mse"             # mse | nrmse | accuracy | cross_entropy | bits_per_char
@@ -67,6 +95,11 @@ class SequenceTask:
     def solved(self, value: float) -> bool:
         return value >= self.solved_at if self.higher_is_better else value < self.solved_at
 
+    def facts(self) -> TaskFacts:
+        """The task's facts as plain data, for run records."""
+        return TaskFacts(self.name, self.kind, self.metric, self.higher_is_better, float(self.trivial),
+                         float(self.solved_at), isolates(self))
+
     # ---- loss and metric from the model's output ----------------------------------------------------------
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
         if self.kind == "classification":
@@ -90,7 +123,7 @@ class SequenceTask:
 def isolates(task: type[SequenceTask] | SequenceTask) -> str:
     """The first sentence of the task's docstring: what it isolates."""
     doc = (task.__doc__ or "").strip().replace("\n", " ")
-    return " ".join(doc.split(". ")[0].split()) + "."
+    return " ".join(doc.split(". ")[0].split()).rstrip(".") + "."
 
 
 def one_hot(indices: Tensor, classes: int) -> Tensor:

@@ -9,7 +9,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
-from .._errors import check_positive_int
+from .._errors import bad_argument, check_positive_int
 from .base import SequenceTask, checked_stream
 
 
@@ -26,11 +26,11 @@ class Narma10Task(SequenceTask):
     name = "narma10"
     readout = "all"
     metric = "nrmse"
-    steps: int = 100
+    length: int = 100
     warmup: int = 50
 
     def __post_init__(self) -> None:
-        check_positive_int("steps", self.steps)
+        check_positive_int("length", self.length)
         check_positive_int("warmup", self.warmup)
 
     input_size = property(lambda self: 1)
@@ -42,7 +42,7 @@ class Narma10Task(SequenceTask):
         """x (B, T, 1), y (B, T, 1). NARMA-10 blows up for a small share of input sequences (|y| → ∞); such
         rows are drawn again from the same stream, as is usual for this benchmark."""
         g = checked_stream(generator, split)
-        total = self.warmup + self.steps
+        total = self.warmup + self.length
         u = torch.rand(size, total, generator=g, dtype=torch.float64) * 0.5
         y = _narma10(u)
         bad = ~torch.isfinite(y).all(1) | (y.abs().amax(1) > 10)
@@ -90,8 +90,8 @@ class MackeyGlassTask(SequenceTask):
     """Isolates nothing in particular — a smooth chaotic control: forecasting the Mackey–Glass series (τ = 17)
     ``horizon`` steps ahead.
 
-    One series of ``length`` samples (deterministic), standardised by its training part, split 70/15/15 in time;
-    a batch is random windows of ``steps`` from one split; input x_t, target x_{t+horizon} at every step
+    One series of ``series_length`` samples (deterministic), standardised by its training part, split 70/15/15 in time;
+    a batch is random windows of ``length`` steps from one split; input x_t, target x_{t+horizon} at every step
     (``horizon=1``: one-step; larger: multi-step, direct). Metric: NRMSE; the trivial level is persistence
     (x̂_{t+horizon} = x_t) on the test split; solved below a fifth of it.
     """
@@ -99,23 +99,25 @@ class MackeyGlassTask(SequenceTask):
     name = "mackey_glass"
     readout = "all"
     metric = "nrmse"
-    steps: int = 100
-    length: int = 6000
+    length: int = 100
+    series_length: int = 6000
     horizon: int = 1
 
+    renamed = {"steps": "length", "length": "series_length"}
+
     def __post_init__(self) -> None:
-        check_positive_int("steps", self.steps)
+        check_positive_int("length", self.length)
         check_positive_int("horizon", self.horizon)
-        if self.length < 10 * self.steps:
-            raise ValueError(f"length: expected at least 10·steps = {10 * self.steps}, got {self.length}")
+        if self.series_length < 10 * self.length:
+            raise bad_argument("series_length", f"at least 10·length = {10 * self.length}", self.series_length)
 
     input_size = property(lambda self: 1)
     output_size = property(lambda self: 1)
     solved_at = property(lambda self: self.trivial / 5)
 
     def series(self, split: str) -> Tensor:
-        raw = torch.tensor(mackey_glass_series(self.length))
-        cut1, cut2 = int(0.7 * self.length), int(0.85 * self.length)
+        raw = torch.tensor(mackey_glass_series(self.series_length))
+        cut1, cut2 = int(0.7 * self.series_length), int(0.85 * self.series_length)
         train = raw[:cut1]
         standard = (raw - train.mean()) / train.std()
         return {"train": standard[:cut1], "valid": standard[cut1:cut2], "test": standard[cut2:]}[split]
@@ -130,7 +132,7 @@ class MackeyGlassTask(SequenceTask):
         g = checked_stream(generator, split)
         series = self.series(split)
         h = self.horizon
-        starts = torch.randint(0, len(series) - self.steps - h, (size,), generator=g)
-        index = starts.unsqueeze(1) + torch.arange(self.steps + h)
+        starts = torch.randint(0, len(series) - self.length - h, (size,), generator=g)
+        index = starts.unsqueeze(1) + torch.arange(self.length + h)
         windows = series[index].float()
-        return windows[:, :self.steps, None], windows[:, h:, None]
+        return windows[:, :self.length, None], windows[:, h:, None]

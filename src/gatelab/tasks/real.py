@@ -92,7 +92,7 @@ class CharLMTask(SequenceTask):
     """Isolates nothing in particular — a realistic mixture: character-level language modelling of the text of
     Python's help topics (``pydoc_data.topics``, about 465k characters, shipped with Python).
 
-    Fixed 90/5/5 split in order; a batch is random windows of ``steps`` characters (input one-hot, target the
+    Fixed 90/5/5 split in order; a batch is random windows of ``length`` characters (input one-hot, target the
     next character at every step). Metric: bits per character; the trivial level is the entropy of the training
     text's character frequencies (a memoryless model); solved at one bit below it.
     """
@@ -101,7 +101,7 @@ class CharLMTask(SequenceTask):
     kind = "classification"
     readout = "all"
     metric = "bits_per_char"
-    steps: int = 100
+    length: int = 100
 
     input_size = property(lambda self: len(_text()[1]))
     output_size = property(lambda self: len(_text()[1]))
@@ -123,8 +123,8 @@ class CharLMTask(SequenceTask):
         """x (B, T, V) one-hot, y (B, T) next-character classes."""
         g = checked_stream(generator, split)
         codes = self.encoded(split)
-        starts = torch.randint(0, len(codes) - self.steps - 1, (size,), generator=g)
-        windows = codes[starts.unsqueeze(1) + torch.arange(self.steps + 1)]
+        starts = torch.randint(0, len(codes) - self.length - 1, (size,), generator=g)
+        windows = codes[starts.unsqueeze(1) + torch.arange(self.length + 1)]
         return one_hot(windows[:, :-1], self.input_size), windows[:, 1:]
 
 

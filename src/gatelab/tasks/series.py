@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import unknown_name
+from .._errors import InputError, unknown_name
 
 FILLS = ("error", "interpolate", "ffill", "zero")
 MAX_CSV_BYTES = 256 * 2**20            # a longer file is refused before it is read: pandas would need ~10× it
 MIN_TRAIN = 8                          # observations a model needs before the first forecast origin
 
 
-class SeriesInputError(ValueError):
+class SeriesInputError(InputError):
     """Bad forecasting input; the message names the file, the column and the row where it applies."""
 
 
@@ -68,7 +68,7 @@ def load_csv(path: str | Path, target: str, time: str | None = None, id_column: 
     import pandas as pd
 
     if fill not in FILLS:
-        raise unknown_name("--fill", fill, FILLS)
+        raise unknown_name("fill", fill, FILLS)
     path = Path(path)
     where = str(path)
     if not path.exists():
@@ -101,7 +101,7 @@ def load_csv(path: str | Path, target: str, time: str | None = None, id_column: 
     if frame.empty:
         raise _fail(where, f"the file has a header ({', '.join(frame.columns)}) but no rows")
     columns = list(frame.columns)
-    for flag, name in (("--target", target), ("--time", time), ("--id", id_column)):
+    for flag, name in (("target", target), ("time", time), ("id", id_column)):
         if name is not None and name not in columns:
             raise unknown_name(f"{flag} (a column of {where})", name, columns)
     named = [n for n in (target, time, id_column) if n is not None]
@@ -244,11 +244,11 @@ def check_lengths(data: SeriesSet, horizon: int, origins: int, stride: int | Non
     """Every series must hold ``origins`` forecasts of ``horizon`` steps, ``stride`` apart (default: the
     horizon), after ``MIN_TRAIN`` observations and more than one season."""
     if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon <= 0:
-        raise SeriesInputError(f"--horizon: expected a positive int, got {horizon!r}")
+        raise SeriesInputError(f"horizon: expected a positive int, got {horizon!r}", "horizon")
     if isinstance(origins, bool) or not isinstance(origins, int) or origins <= 0:
-        raise SeriesInputError(f"--origins: expected a positive int, got {origins!r}")
+        raise SeriesInputError(f"origins: expected a positive int, got {origins!r}", "origins")
     if data.season_length <= 0:
-        raise SeriesInputError(f"--season-length: expected a positive int, got {data.season_length!r}")
+        raise SeriesInputError(f"season_length: expected a positive int, got {data.season_length!r}", "season_length")
     span = horizon + (origins - 1) * (stride or horizon)                     # held out before the first origin
     for s in data.series:
         need = MIN_TRAIN + span
@@ -256,7 +256,7 @@ def check_lengths(data: SeriesSet, horizon: int, origins: int, stride: int | Non
             raise SeriesInputError(f"{data.name}: series {s.id!r} has {len(s)} observations; {origins} forecast "
                                    f"origin(s) of horizon {horizon} need at least {need} ({MIN_TRAIN} to train on)")
         if data.season_length > len(s) - span:
-            raise SeriesInputError(f"--season-length: expected at most {len(s) - span} (the training "
+            raise SeriesInputError(f"season_length: expected at most {len(s) - span} (the training "
                                    f"part of series {s.id!r}), got {data.season_length}")
 
 
@@ -333,7 +333,7 @@ DATASETS = {"airpassengers": _airpassengers, "sunspots": _sunspots, "nile": _nil
 def bundled(name: str, season_length: int | None = None) -> SeriesSet:
     """A bundled series by name (see ``DATASETS``); nothing is downloaded."""
     if name not in DATASETS:
-        raise unknown_name("--dataset", name, DATASETS)
+        raise unknown_name("dataset", name, DATASETS)
     data = DATASETS[name]()
     if season_length is not None:
         data = SeriesSet(data.name, data.series, season_length, data.notes)
