@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TORCH := torch==2.13.0
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test lint wheel-check bench venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,19 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/gatelab explain --preset quick --out gatelab-study
 
-test: venv
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: lint
 	KERAS_BACKEND=torch $(PY) -m pytest -q
+
+# Build the wheel, install it into a fresh virtual environment (torch from pip's cache) and run the headline
+# commands from a folder outside the checkout: what a user gets from `pip install gatelab`.
+wheel-check: venv
+	bash .ci/wheel-check
 
 bench: venv
 	$(PY) benchmarks/bench_layers.py --write docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache build dist

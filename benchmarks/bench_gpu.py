@@ -123,7 +123,8 @@ def main() -> None:
     results = []
     lines += ["## Times (ms, median; ratios against torch.nn.GRU / cuDNN measured in the same run)", "",
               "| variant | dtype | B | T | H | gatelab fwd | cuDNN fwd | ratio | gatelab fwd+bwd | cuDNN fwd+bwd | "
-              "ratio | loop fwd+bwd | loop / gatelab |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "ratio | loop fwd+bwd | loop / gatelab |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     target = (64, 1024, 256)
     grid = [(B, T, H) for B in (16, 64, 256) for T in (256, 1024) for H in (128, 256, 512)]
     rows = [("gru", dtype, *size) for dtype in (torch.float32, torch.bfloat16) for size in

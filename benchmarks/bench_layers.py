@@ -19,8 +19,18 @@ from pathlib import Path
 import torch
 
 import gatelab
-from gatelab.bench import (NAIVE, BenchRow, BenchSize, Contender, compare, contenders, machine_line, markdown_table,
-                           matmul_ceiling, peak_memory_mb)
+from gatelab.bench import (
+    NAIVE,
+    BenchRow,
+    BenchSize,
+    Contender,
+    compare,
+    contenders,
+    machine_line,
+    markdown_table,
+    matmul_ceiling,
+    peak_memory_mb,
+)
 from gatelab.ops import resolve_backend
 
 SHORT = [BenchSize(32, 256, 64, 64), BenchSize(32, 256, 64, 256)]

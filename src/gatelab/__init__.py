@@ -12,12 +12,11 @@ Public API::
 Heavy optional packages (keras, ray, triton, statsforecast) are imported only by the modules that use them.
 """
 
+from ._version import __version__
 from .baselines import ClassicalForecaster, RecurrentForecaster
 from .layers import GRU, LSTM, GRUCell
 from .ops import use_backend
 from .registry import VariantSpec, describe, get_variant, variants
 
-__version__ = "0.1.0"
-
-__all__ = ["ClassicalForecaster", "GRU", "GRUCell", "LSTM", "RecurrentForecaster", "VariantSpec", "describe", "get_variant", "use_backend", "variants",
-           "__version__"]
+__all__ = ["ClassicalForecaster", "GRU", "GRUCell", "LSTM", "RecurrentForecaster", "VariantSpec", "describe",
+           "get_variant", "use_backend", "variants", "__version__"]

@@ -19,14 +19,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ._errors import bad_argument
-from .cells import bind_step
-from .layers import GRU, LSTM
+from .layers import GRU, LSTM, recurrent_layer
+from .ops import recurrence_trace
 from .ops.dispatch import BACKENDS
-from .registry import get_variant
 
 REFERENCE = "torch.nn.GRU"
 NAIVE = "naive"           # the per-step loop a user writes by hand: x[:, t], project, step, autograd
@@ -97,22 +95,13 @@ def _make(c: Contender, size: BenchSize, dtype: torch.dtype) -> nn.Module:
     if c.variant is None:
         return nn.GRU(size.input_size, size.hidden_size, batch_first=True, dtype=dtype)
     backend = "loop" if c.backend in (NAIVE, "auto") else c.backend
-    if get_variant(c.variant).family == "lstm":
-        return LSTM(size.input_size, size.hidden_size, batch_first=True, backend=backend, dtype=dtype)
-    return GRU(size.input_size, size.hidden_size, batch_first=True, variant=c.variant, backend=backend, dtype=dtype)
+    return recurrent_layer(c.variant, size.input_size, size.hidden_size, batch_first=True, backend=backend,
+                           dtype=dtype)
 
 
 def naive_forward(layer: GRU | LSTM, x: torch.Tensor) -> torch.Tensor:
     """What a hand-written recurrent layer does: index x[:, t], project it, take a cell step, under autograd."""
-    layout, params = layer.layouts[0], layer.cell_params(0, 0)
-    step, bias = bind_step(layout, params), layout.input_bias(params)
-    zeros = x.new_zeros(x.shape[0], layout.hidden_size)
-    state = (zeros, zeros) if layout.options.spec.family == "lstm" else (zeros,)
-    outputs = []
-    for t in range(x.shape[1]):
-        state = step(F.linear(x[:, t], params.weight_ih, bias), state)
-        outputs.append(state[0])
-    return torch.stack(outputs, 1)
+    return recurrence_trace(x.transpose(0, 1), None, layer.layouts[0], layer.cell_params(0, 0)).hidden.transpose(0, 1)
 
 
 def _runner(c: Contender, module: nn.Module, x: torch.Tensor, backward: bool) -> Callable[[], None]:

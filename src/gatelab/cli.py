@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import describe, variants
 from ._errors import InputError
 from .commands import study_store
+from .registry import describe, variants
 
 # The library names arguments as Python does; the CLI names them as its users type them. One table.
 FLAGS = {
@@ -213,9 +213,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    from .bench import (REFERENCE, BenchSize, compare, contenders, machine_line, markdown_table, matmul_ceiling,
-                        peak_memory_mb)
     from ._errors import unknown_name
+    from .bench import (
+        REFERENCE,
+        BenchSize,
+        compare,
+        contenders,
+        machine_line,
+        markdown_table,
+        matmul_ceiling,
+        peak_memory_mb,
+    )
     from .ops.dispatch import BACKENDS
     from .registry import get_variant
 
@@ -249,7 +257,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
                     rows[i] = dataclasses.replace(row, peak_mb=peak_memory_mb(c, size))
     for key in dict.fromkeys((r.size, r.mode) for r in rows):
         table = Table(title=f"{key[0]}, {key[1]} — medians; ratios against torch.nn.GRU in the same run")
-        for column in ("module", "backend", "ms", "× torch", "GFLOP/s", "% ceiling") + (("peak MiB",) if args.memory else ()):
+        columns = ("module", "backend", "ms", "× torch", "GFLOP/s", "% ceiling")
+        columns += ("peak MiB",) if args.memory else ()
+        for column in columns:
             table.add_column(column, justify="left" if column in ("module", "backend") else "right")
         for r in rows:
             if (r.size, r.mode) != key:

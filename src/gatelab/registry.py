@@ -78,6 +78,11 @@ class VariantSpec:
         return tuple(learned)
 
     @property
+    def reset_learned(self) -> bool:
+        """Whether r is computed (its own gate, or MGU's shared one) — then ``reset="before"|"after"`` matters."""
+        return self.family == "gru" and self.reset in ("gate", "update")
+
+    @property
     def candidate_reads_h(self) -> bool:
         return self.family == "lstm" or self.reset != "zero"
 
@@ -187,4 +192,5 @@ register(VariantSpec(
     "i_t = σ_g(W_i x_t + U_i h_{t-1} + b_i)\nf_t = σ_g(W_f x_t + U_f h_{t-1} + b_f)\n"
     "g_t = φ_h(W_g x_t + U_g h_{t-1} + b_g)\no_t = σ_g(W_o x_t + U_o h_{t-1} + b_o)\n"
     "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t\nh_t = o_t ⊙ φ_h(c_t)",
-    family="lstm", reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015", question="other"))
+    family="lstm", reference="Hochreiter & Schmidhuber 1997; Gers et al. 2000; Jozefowicz et al. 2015",
+    question="other"))

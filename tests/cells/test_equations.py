@@ -45,7 +45,8 @@ HAND = {
     "gru_no_update": lambda p, x, h, reset: _candidate_reset(p, x, h, _r(p, x, h), reset),
     "gru_no_carry": lambda p, x, h, reset: _z(p, x, h) * _candidate_reset(p, x, h, _r(p, x, h), reset),
     "min_gru": lambda p, x, h, reset: (
-        (1 - sig(x @ p["W_z"].T + _b(p, "b_z"))) * h + sig(x @ p["W_z"].T + _b(p, "b_z")) * (x @ p["W_h"].T + _b(p, "b_h"))),
+        (1 - sig(x @ p["W_z"].T + _b(p, "b_z"))) * h
+        + sig(x @ p["W_z"].T + _b(p, "b_z")) * (x @ p["W_h"].T + _b(p, "b_h"))),
     "mgu": lambda p, x, h, reset: (
         _z(p, x, h) * _candidate_reset(p, x, h, _z(p, x, h), reset) + (1 - _z(p, x, h)) * h),
     "gru_gates_h": lambda p, x, h, reset: (

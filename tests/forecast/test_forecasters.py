@@ -71,13 +71,20 @@ def test_classical_forecasts_reproduce_statsforecast_on_airpassengers():
     """Same data, same split (the last 12 months held out): our wrappers give the library's own forecasts."""
     import pandas as pd
     from statsforecast import StatsForecast
-    from statsforecast.models import (AutoARIMA, AutoETS, HistoricAverage, Naive, SeasonalNaive,
-                                      SimpleExponentialSmoothingOptimized)
+    from statsforecast.models import (
+        AutoARIMA,
+        AutoETS,
+        HistoricAverage,
+        Naive,
+        SeasonalNaive,
+        SimpleExponentialSmoothingOptimized,
+    )
     from statsforecast.utils import AirPassengersDF
 
     train = AirPassengersDF.iloc[:-12]
-    library = StatsForecast(models=[HistoricAverage(), Naive(), SeasonalNaive(12), SimpleExponentialSmoothingOptimized(),
-                                    AutoETS(season_length=12), AutoARIMA(season_length=12)], freq="ME")
+    library = StatsForecast(models=[HistoricAverage(), Naive(), SeasonalNaive(12),
+                                    SimpleExponentialSmoothingOptimized(), AutoETS(season_length=12),
+                                    AutoARIMA(season_length=12)], freq="ME")
     reference = library.forecast(df=train, h=12)
     columns = dict(zip(CLASSICAL, ["HistoricAverage", "Naive", "SeasonalNaive", "SESOpt", "AutoETS", "AutoARIMA"],
                        strict=True))

@@ -82,7 +82,8 @@ def test_to_torch_round_trip(dtype):
 
 
 def test_to_torch_refuses_what_torch_cannot_compute():
-    with pytest.raises(ValueError, match="self: expected variant='gru', reset='after'.*got variant='gru', reset='before'"):
+    with pytest.raises(ValueError,
+                       match="self: expected variant='gru', reset='after'.*got variant='gru', reset='before'"):
         gatelab.GRU(3, 5).to_torch()
     with pytest.raises(ValueError, match="variant='mgu'"):
         gatelab.GRU(3, 5, variant="mgu", reset="after").to_torch()

@@ -7,8 +7,7 @@ import torch
 from support import GRU_VARIANTS, assert_close, case_id
 
 from gatelab.cells import CellLayout, CellOptions, CellParams
-from gatelab.ops import recurrence_ref
-from gatelab.ops import chunked
+from gatelab.ops import chunked, recurrence_ref
 from gatelab.ops.dispatch import BACKENDS
 
 SHAPES = [(2, 1, 7), (2, 63, 50), (3, 17, 16)]   # T = 1, long T with H not a multiple of 16, a plain one
@@ -115,3 +114,45 @@ def test_gradients_reach_a_trainable_tensor_whatever_else_is_frozen(variant, res
     (grad,) = torch.autograd.grad(out.sum(), leaf)
     (grad_ref,) = torch.autograd.grad(ref.sum(), leaf)
     assert_close(grad, grad_ref, "grad of the one trainable tensor", "ops")
+
+
+@pytest.mark.parametrize("variant,reset", VARIANT_RESETS, ids=[f"{v}-{r}" for v, r in VARIANT_RESETS])
+def test_the_step_trace_is_the_reference_loop_with_its_gates(variant, reset):
+    """recurrence_trace (the loop diagnostics and the naive bench use) gives recurrence_ref's states, and gate
+    values recomputed here from the seed-named weights."""
+    from gatelab.ops import recurrence_trace
+
+    layout, params, x, state0, _ = make(variant, reset, 2, 9, 6, torch.float64, False)
+    out, final = recurrence_ref(x, state0, layout, params)
+    trace = recurrence_trace(x, state0, layout, params, gates=True)
+    assert_close(trace.hidden, out, "trace states", "property")
+    for got, want in zip(trace.states[-1], final, strict=True):
+        assert_close(got, want, "trace final state", "property")
+    assert set(trace.gates) == set(layout.cell.gate_names(layout.options.spec))
+    seed = layout.seed_views(params)
+    previous = [state0[0]] + [s[0] for s in trace.states[:-1]]
+    sigma = layout.sigma
+    for name in trace.gates:
+        if variant == "lstm" or variant == "mgu" and name == "r":
+            continue                                            # the LSTM's and MGU's shared gate: checked below
+        block = name
+        pre = seed[f"b_{block}"].expand(2, -1).clone()
+        if f"W_{block}" in seed:
+            pre = pre + x @ seed[f"W_{block}"].T
+        expected = []
+        for t in range(9):
+            a = pre[t] if pre.dim() == 3 else pre
+            if f"U_{block}" in seed:
+                a = a + previous[t] @ seed[f"U_{block}"].T
+            expected.append(sigma(a))
+        assert_close(trace.gates[name], torch.stack(expected), f"gate {name}", "property")
+    if variant == "mgu":
+        assert torch.equal(trace.gates["r"], trace.gates["z"]), "one gate serves as z and r"
+    if variant == "lstm":
+        i, f, o = (trace.gates[k] for k in ("i", "f", "o"))
+        c = state0[1]
+        for t in range(9):                                     # c_t = f ⊙ c + i ⊙ g and h_t = o ⊙ tanh(c_t)
+            h_prev = previous[t]
+            g = torch.tanh(x[t] @ seed["W_g"].T + h_prev @ seed["U_g"].T + seed["b_g"])
+            c = f[t] * c + i[t] * g
+            assert_close(trace.states[t][0], o[t] * torch.tanh(c), f"lstm h_{t}", "property")

@@ -7,8 +7,7 @@ import math
 import pytest
 import torch
 
-from gatelab.tasks import get_task, tasks
-from gatelab.tasks import IGNORE, SequenceTask, isolates
+from gatelab.tasks import IGNORE, SequenceTask, get_task, isolates, tasks
 
 ISSUE_BATTERY = ["adding", "copy_memory", "padded_adding", "parity", "mod3", "reset_token", "selective_copy",
                  "narma10", "mackey_glass", "digits", "charlm"]
@@ -181,8 +180,8 @@ def test_narma10_draws_again_the_rows_that_blow_up():
 
 
 def test_mackey_glass_multi_step_targets_and_persistence():
-    one, four = get_task("mackey_glass", length=40, series_length=3000), get_task("mackey_glass", length=40, series_length=3000,
-                                                                         horizon=4)
+    one = get_task("mackey_glass", length=40, series_length=3000)
+    four = get_task("mackey_glass", length=40, series_length=3000, horizon=4)
     x, y = four.batch(3, gen(), "test")
     assert x.shape == y.shape == (3, 40, 1) and torch.equal(x[:, 4:], y[:, :-4])
     assert four.trivial > one.trivial, "persistence gets worse further ahead"

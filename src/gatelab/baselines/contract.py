@@ -1,4 +1,4 @@
-"""The contract every forecaster obeys (../shared/STYLE.md §10): ``fit(y) -> self``, then ``predict(h)``.
+"""The contract every forecaster obeys (the project's style guide, §10): ``fit(y) -> self``, then ``predict(h)``.
 
 ``y``: a 1-D array-like of finite numbers (one series) or a list of them (several series, possibly of different
 lengths). ``predict(h)`` returns an (h,) float64 array for one series, a list of them for several. ``fit`` never

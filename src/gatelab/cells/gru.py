@@ -6,16 +6,20 @@ The time loop never lives here: :mod:`gatelab.ops` runs it.
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .activations import Activation
-from .layout import CellLayout, CellParams
 
-CandidateMode = Literal["x_only", "fused", "reset_after", "reset_before"]
+if TYPE_CHECKING:                                # the layout asks its cell for its step: no import cycle at run time
+    from .layout import CellLayout, CellParams
+
+# How the candidate reads h_{t-1}: not at all (r ≡ 0), through U_h h alone (r ≡ 1, so U_h joins the gates' one
+# matrix product), or through r placed before or after U_h.
+CandidateMode = Literal["x_only", "no_reset", "reset_after", "reset_before"]
 
 
 class GRUPlan(NamedTuple):
@@ -50,7 +54,7 @@ def gru_plan(layout: CellLayout) -> GRUPlan:
     if spec.reset == "zero":
         candidate: CandidateMode = "x_only"
     elif spec.reset == "one":
-        candidate = "fused"
+        candidate = "no_reset"
     else:
         candidate = "reset_after" if layout.options.reset == "after" else "reset_before"
     return GRUPlan(len(gates), z_at, r_at, "x" in spec.gate_inputs, "h" in spec.gate_inputs,
@@ -88,7 +92,7 @@ def gru_gates(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> GateVa
         ĥ_t = φ_h(W_h x_t + U_h (r_t ⊙ h_{t-1}) + b_h)              reset="before" (Cho et al. 2014)
         ĥ_t = φ_h(W_h x_t + b_h + r_t ⊙ (U_h h_{t-1} + b_hh))       reset="after" (cuDNN, PyTorch, Keras default)
 
-    Variants change these through the plan: a missing r means r ≡ 1 (``candidate="fused"``) or r ≡ 0
+    Variants change these through the plan: a missing r means r ≡ 1 (``candidate="no_reset"``) or r ≡ 0
     (``"x_only"``), MGU's r is its z, and the gates may read only x, only h, or only their bias.
 
     Args:
@@ -121,7 +125,7 @@ def gru_gates(xw: Tensor, h: Tensor, w: GRUStepWeights, plan: GRUPlan) -> GateVa
             r = gates[:, plan.r_at * H:(plan.r_at + 1) * H]
 
     a = xw[:, -H:]                                                           # W_h x_t + b_h
-    if plan.candidate == "fused":
+    if plan.candidate == "no_reset":
         a = a + hu[:, -H:]
     elif plan.candidate == "reset_after":
         uh = hu[:, -H:] if w.b_hh is None else hu[:, -H:] + w.b_hh

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from .activations import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, Activation
+from .interface import Cell, cell_of
 from .options import CellOptions
 
 PARAM_FIELDS = ("weight_ih", "weight_hh", "bias", "bias_hh")
@@ -51,25 +52,19 @@ class CellLayout:
 
     # ---- blocks ---------------------------------------------------------------------------------------------
     @property
+    def cell(self) -> Cell:
+        """The cell interface of this layout's family (state arity, zero state, step, gate names, …)."""
+        return cell_of(self.options.spec)
+
+    @property
     def blocks(self) -> tuple[str, ...]:
-        spec = self.options.spec
-        if spec.family == "lstm":
-            return ("i", "f", "g", "o")
-        return spec.gates + ("h",)
+        return self.cell.blocks(self.options.spec)
 
     def reads_x(self, block: str) -> bool:
-        spec = self.options.spec
-        if spec.family == "lstm" or block == "h":
-            return True
-        return "x" in spec.gate_inputs
+        return self.cell.reads_x(self.options.spec, block)
 
     def reads_h(self, block: str) -> bool:
-        spec = self.options.spec
-        if spec.family == "lstm":
-            return True
-        if block == "h":
-            return spec.candidate_reads_h
-        return "h" in spec.gate_inputs
+        return self.cell.reads_h(self.options.spec, block)
 
     @property
     def ih_blocks(self) -> tuple[str, ...]:
@@ -94,25 +89,25 @@ class CellLayout:
 
     # ---- storage --------------------------------------------------------------------------------------------
     def shapes(self) -> dict[str, tuple[int, ...] | None]:
-        H, I = self.hidden_size, self.input_size
+        H, inputs = self.hidden_size, self.input_size
         return {
-            "weight_ih": (len(self.ih_blocks) * H, I),
+            "weight_ih": (len(self.ih_blocks) * H, inputs),
             "weight_hh": (len(self.hh_blocks) * H, H) if self.hh_blocks else None,
             "bias": (len(self.blocks) * H,) if self.bias else None,
             "bias_hh": (H,) if self.has_bias_hh else None,
         }
 
     def init_(self, params: CellParams) -> None:
-        """PyTorch's initialisation, U(−1/√H, 1/√H) for every tensor; the LSTM's forget bias starts at 1."""
+        """PyTorch's initialisation, U(−1/√H, 1/√H) for every tensor, then the cell's own (the LSTM's forget bias
+        starts at 1)."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         with torch.no_grad():
             for tensor in params:
                 if tensor is not None:
                     tensor.uniform_(-bound, bound)
-            if self.options.spec.family == "lstm" and params.bias is not None:
-                self._rows(params.bias, self.blocks, "f").fill_(1.0)
+        self.cell.init_(self, params)
 
-    def _rows(self, tensor: Tensor, blocks: tuple[str, ...], block: str) -> Tensor:
+    def rows(self, tensor: Tensor, blocks: tuple[str, ...], block: str) -> Tensor:
         H = self.hidden_size
         k = blocks.index(block)
         return tensor[k * H:(k + 1) * H]
@@ -121,12 +116,12 @@ class CellLayout:
         """Seed-named views into the stacked tensors (writable: they share storage)."""
         views: dict[str, Tensor] = {}
         for b in self.ih_blocks:
-            views[f"W_{b}"] = self._rows(params.weight_ih, self.ih_blocks, b)
+            views[f"W_{b}"] = self.rows(params.weight_ih, self.ih_blocks, b)
         for b in self.hh_blocks:
-            views[f"U_{b}"] = self._rows(params.weight_hh, self.hh_blocks, b)
+            views[f"U_{b}"] = self.rows(params.weight_hh, self.hh_blocks, b)
         if params.bias is not None:
             for b in self.blocks:
-                views[f"b_{b}"] = self._rows(params.bias, self.blocks, b)
+                views[f"b_{b}"] = self.rows(params.bias, self.blocks, b)
         if params.bias_hh is not None:
             views["b_hh"] = params.bias_hh
         return views

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from typing import NamedTuple
 
+import torch.nn.functional as F
 from torch import Tensor
 
 from .activations import Activation

@@ -48,4 +48,4 @@ class CellOptions:
     @property
     def has_reset_bias(self) -> bool:
         """Whether the cell owns the extra recurrent bias b_hh (reset after, with an r that is not constant)."""
-        return self.reset == "after" and self.spec.family == "gru" and self.spec.reset in ("gate", "update")
+        return self.reset == "after" and self.spec.reset_learned

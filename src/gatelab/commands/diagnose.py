@@ -16,10 +16,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from .._errors import InputError
     from ..config import RunConfig, TaskConfig
     from ..diagnostics import gate_statistics
     from ..diagnostics.plots import write_diagnostic_plots
-    from .._errors import InputError
     from ..store import Store
     from ..study.record import RunDiagnostics, RunRecord
     from ..study.run import build_run, diagnose, diagnose_initial, test_batch

@@ -13,6 +13,7 @@ from .gates import GateStatistics, gate_statistics
 from .jacobian import JacobianSpectrum, jacobian_spectrum
 from .smoothing import SmoothingFit, smoothing_fit
 
-__all__ = ["CLAMPS", "FlowTracker", "GateStatistics", "JacobianSpectrum", "SmoothingFit", "StateTrace", "clamp_tests", "clamped",
+__all__ = ["CLAMPS", "FlowTracker", "GateStatistics", "JacobianSpectrum", "SmoothingFit", "StateTrace", "clamp_tests",
+           "clamped",
            "gate_statistics", "jacobian_spectrum", "loss_gradient_profile", "smoothing_fit", "state_sensitivity",
            "trace_states"]

@@ -1,6 +1,6 @@
 """Diagnostics during training: callbacks for the training loop's ``on_step`` hook.
 
-The loop knows nothing of GRUs (../shared/STYLE.md §9); these attach to it from outside and watch the model.
+The loop knows nothing of GRUs (the project's style guide, §9); these attach to it from outside and watch the model.
 """
 
 from __future__ import annotations

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..cells import bind_step
 from ..layers import GRU, LSTM
+from ..ops import recurrence_trace
 
 
 @dataclass
@@ -25,15 +24,10 @@ class StateTrace:
 
 def trace_states(layer: GRU | LSTM, x: Tensor) -> StateTrace:
     """Run layer 0, direction 0 over batch-first ``x`` (B, T, I) step by step, keeping every h_t's gradient."""
-    layout, params = layer.layouts[0], layer.cell_params(0, 0)
-    step, bias = bind_step(layout, params), layout.input_bias(params)
-    zeros = x.new_zeros(x.shape[0], layout.hidden_size)
-    state = (zeros, zeros.clone()) if layout.options.spec.family == "lstm" else (zeros,)
-    states = []
-    for t in range(x.shape[1]):
-        state = step(F.linear(x[:, t], params.weight_ih, bias), state)
-        state[0].retain_grad()
-        states.append(state[0])
+    states = [state[0] for state in recurrence_trace(x.transpose(0, 1), None, layer.layouts[0],
+                                                     layer.cell_params(0, 0)).states]
+    for h in states:
+        h.retain_grad()
     return StateTrace(states)
 
 

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from ..cells import bind_step
 from ..layers import GRU, LSTM
+from ..ops import recurrence_trace
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,19 @@ def jacobian_spectrum(layer: GRU | LSTM, x: Tensor, top: int = 3) -> JacobianSpe
     the single sequence ``x`` (T, I): the trajectory first, then every step's Jacobian at once."""
     layout, params = layer.layouts[0], layer.cell_params(0, 0)
     step, bias = bind_step(layout, params), layout.input_bias(params)
-    lstm = layout.options.spec.family == "lstm"
     with torch.no_grad():
         xw = F.linear(x, params.weight_ih, bias)                              # (T, ·)
-        state = (x.new_zeros(1, layout.hidden_size),) * (2 if lstm else 1)
-        before = []                                                          # the state each step starts from
-        for t in range(x.shape[0]):
-            before.append(state)
-            state = step(xw[t:t + 1], state)
+        after = recurrence_trace(x.unsqueeze(1), None, layout, params).states
+        start = layout.cell.zero_state(layout.hidden_size, x[:1])
+        before = [start] + [tuple(s) for s in after[:-1]]                    # the state each step starts from
         h_prev = torch.cat([s[0] for s in before])                           # (T, H)
-        c_prev = torch.cat([s[1] for s in before]) if lstm else h_prev
+        rest = tuple(torch.cat(parts) for parts in zip(*(s[1:] for s in before), strict=True))  # LSTM: c
 
     # Every step's Jacobian at once: the T steps are rows of one batch, so the gradient of unit j's output summed
     # over rows is row j of each step's Jacobian (H backward passes; torch.func costs ~1 s to warm up here).
     with torch.enable_grad():
         h_in = h_prev.detach().requires_grad_(True)
-        out = step(xw, (h_in, c_prev) if lstm else (h_in,))[0]                 # (T, H)
+        out = step(xw, (h_in, *rest))[0]                                     # (T, H)
         rows = [torch.autograd.grad(out[:, j].sum(), h_in, retain_graph=j + 1 < layout.hidden_size)[0]
                 for j in range(layout.hidden_size)]
     with torch.no_grad():

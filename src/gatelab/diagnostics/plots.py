@@ -30,7 +30,8 @@ def write_diagnostic_plots(found: dict, stats: GateStatistics | None, folder: Pa
         if key not in found:
             continue
         fig, ax = plt.subplots(figsize=(6, 3.4))
-        for values, style, when in ((found.get(f"{key}_init"), "--", "at initialisation"), (found[key], "-", "trained")):
+        curves = ((found.get(f"{key}_init"), "--", "at initialisation"), (found[key], "-", "trained"))
+        for values, style, when in curves:
             if not values:
                 continue
             if key == "sensitivity":

@@ -49,10 +49,10 @@ def _explained_variance(states: Tensor, fitted: Tensor, dims: tuple[int, ...] | 
 def smoothing_fit(layer: GRU, x: Tensor, iterations: int = 20) -> SmoothingFit:
     """Fit the smoothing above to the states of layer 0 over batch-first ``x`` (B, T, I); float64 inside."""
     spec = layer.options.spec
-    if spec.family != "gru" or "z" not in spec.gates or not spec.carry:
+    if "z" not in spec.gates or not spec.carry:
         raise InputError(f"layer: the exponential-smoothing distance needs an update gate z and the carry "
                          f"(1 − z) ⊙ h; variant {layer.options.variant!r} has "
-                         f"{'no carry' if spec.family == 'gru' and 'z' in spec.gates else 'no update gate'}")
+                         f"{'no carry' if 'z' in spec.gates else 'no update gate'}", "layer")
     layout, params = layer.layouts[0], layer.cell_params(0, 0)
     hidden = layout.hidden_size
     trained = gate_statistics(layer, x)

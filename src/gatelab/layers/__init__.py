@@ -3,6 +3,6 @@
 from .cell import GRUCell
 from .gru import GRU
 from .lstm import LSTM
-from .model import SequenceModel
+from .model import LAYERS, SequenceModel, recurrent_layer
 
-__all__ = ["GRU", "GRUCell", "LSTM", "SequenceModel"]
+__all__ = ["GRU", "GRUCell", "LAYERS", "LSTM", "SequenceModel", "recurrent_layer"]

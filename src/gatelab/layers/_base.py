@@ -1,6 +1,10 @@
-"""What every gatelab recurrent layer shares with ``torch.nn.GRU``: stacking, directions, packing, lengths."""
+"""What every gatelab recurrent layer shares with ``torch.nn.GRU``: stacking, directions, packing, lengths, and a
+``load_state_dict`` that never misreads a ``torch.nn`` state dict."""
 
 from __future__ import annotations
+
+import copy
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +30,10 @@ class RecurrentLayer(nn.Module):
     """
 
     state_names: tuple[str, ...] = ("h0",)
+    # State dicts of gatelab layers carry version 2 in their metadata; torch.nn modules (and gatelab ≤ 0.1) write 1.
+    _version = 2
+    _torch_class: type[nn.RNNBase]                   # the torch.nn module of the same family (set by subclasses)
+    _seed_from_torch = None                          # its weight converter, (w_ih, w_hh, b_ih, b_hh) → seed names
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int, bias: bool, batch_first: bool,
                  dropout: float, bidirectional: bool, options: CellOptions, backend: str,
@@ -39,8 +47,9 @@ class RecurrentLayer(nn.Module):
                 raise bad_argument(name, "a bool", flag, kind=TypeError)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
             raise bad_argument("dropout", "a number in [0, 1]", dropout)
-        if dropout > 0 and num_layers == 1:
-            raise bad_argument("dropout", "0 when num_layers=1 (dropout acts between stacked layers)", dropout)
+        if dropout > 0 and num_layers == 1:                  # as torch.nn.GRU does: a warning, and no dropout acts
+            warnings.warn(f"dropout acts between stacked layers, so a non-zero dropout expects num_layers > 1, got "
+                          f"dropout={dropout} and num_layers={num_layers}", UserWarning, stacklevel=3)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
         self.dropout = float(dropout)
@@ -133,21 +142,54 @@ class RecurrentLayer(nn.Module):
                     bias=module.bias, batch_first=module.batch_first, dropout=module.dropout,
                     bidirectional=module.bidirectional, device=ref.device, dtype=ref.dtype)
 
+    # ---- state dicts ----------------------------------------------------------------------------------------
+    def _check_torch_equivalent(self) -> None:
+        """Raise an InputError unless this layer computes what its ``torch.nn`` counterpart computes."""
+
+    def _is_torch_layout(self, keys: set[str], version: int | None) -> bool:
+        """Whether a state dict (keys relative to this module) was written by a ``torch.nn`` module: torch names
+        the input bias ``bias_ih_l{k}``, gatelab ``bias_l{k}``."""
+        return any(k.startswith("bias_ih_l") for k in keys)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Load a gatelab state dict as usual; convert a ``torch.nn`` one exactly where this layer computes what
+        the torch module computes, and refuse it otherwise — in both strict modes, since loading torch's tensors
+        under gatelab's names would silently give another model (rows in another order, z flipped)."""
+        mine = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix) and "." not in
+                k[len(prefix):]}
+        if self._is_torch_layout(set(mine), local_metadata.get("version")):
+            kind = self._torch_class.__name__
+            try:
+                self._check_torch_equivalent()
+            except InputError as error:
+                raise InputError(f"state_dict: expected a gatelab {type(self).__name__} state dict, got a "
+                                 f"torch.nn.{kind} one (keys {', '.join(sorted(mine)[:4])}, …) that this layer "
+                                 f"cannot compute ({error}); convert exactly with gatelab.{type(self).__name__}"
+                                 f".from_torch(module), or load it into a layer with variant='gru', reset='after'",
+                                 "state_dict") from None
+            module = self._torch_class(**self._torch_arguments())
+            module.load_state_dict(mine, strict=True)
+            converted = copy.deepcopy(self)
+            converted._copy_from_torch(module, type(self)._seed_from_torch)
+            for key in mine:
+                del state_dict[prefix + key]
+            state_dict.update({prefix + k: v for k, v in converted.state_dict().items()})
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
     def flatten_parameters(self) -> None:
         """No-op, for drop-in compatibility with ``torch.nn.GRU`` (there is no cuDNN weight buffer)."""
 
     def extra_repr(self) -> str:
-        o = self.options
+        """The constructor's arguments that differ from their defaults, as ``torch.nn.GRU`` prints them."""
         text = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         for name, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
             if getattr(self, name) != default:
                 text += f", {name}={getattr(self, name)}"
-        text += f", variant={o.variant!r}"
-        if o.spec.family == "gru" and o.spec.reset in ("gate", "update"):
-            text += f", reset={o.reset!r}"
-        return text + f", gate_activation={o.gate_activation!r}, candidate_activation={o.candidate_activation!r}"
+        return text + options_repr(self.options)
 
     # ---- forward --------------------------------------------------------------------------------------------
     def _run(self, input: Tensor | PackedSequence, state: tuple[Tensor, ...] | None,
@@ -211,3 +253,17 @@ class RecurrentLayer(nn.Module):
             output, lengths = output.index_select(1, order.to(output.device)), lengths[order.cpu()]
         data = pack_padded_sequence(output, lengths, enforce_sorted=True).data
         return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
+
+
+def options_repr(o: CellOptions) -> str:
+    """``, variant=…, reset=…, …`` for the cell options that differ from their defaults (empty when none do)."""
+    text = ""
+    if o.variant not in ("gru", "lstm"):
+        text += f", variant={o.variant!r}"
+    if o.spec.reset_learned and o.reset != "before":
+        text += f", reset={o.reset!r}"
+    if o.gate_activation != "sigmoid":
+        text += f", gate_activation={o.gate_activation!r}"
+    if o.candidate_activation != o.spec.candidate_activation:
+        text += f", candidate_activation={o.candidate_activation!r}"
+    return text

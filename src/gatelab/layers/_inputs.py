@@ -83,3 +83,12 @@ def reverse_in_length(x: Tensor, lengths: Tensor | None) -> Tensor:
     n = lengths.to(x.device).unsqueeze(0)                                  # (1, B)
     index = torch.where(t < n, n - 1 - t, t)                               # (T, B)
     return x.gather(0, index.unsqueeze(-1).expand_as(x))
+
+
+def initial_state_argument(h0: object, hx: object) -> object:
+    """The initial state given as ``h0`` (gatelab's name) or ``hx`` (torch's), never both."""
+    if hx is None:
+        return h0
+    if h0 is not None:
+        raise bad_argument("hx", "None when h0 is given (hx is torch's name for h0)", described("a state"))
+    return hx

@@ -10,6 +10,7 @@ from .._errors import bad_argument, described
 from ..cells import CellOptions
 from ..cells.convert import keras_gru_from_seed, seed_from_keras_gru, seed_from_torch_gru, torch_gru_from_seed
 from ._base import RecurrentLayer
+from ._inputs import initial_state_argument
 
 
 class GRU(RecurrentLayer):
@@ -46,6 +47,9 @@ class GRU(RecurrentLayer):
         - h_n: (num_layers·D, B, H), the final state of each layer and direction.
     """
 
+    _torch_class = nn.GRU
+    _seed_from_torch = staticmethod(seed_from_torch_gru)
+
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  variant: str = "gru", reset: str = "before", gate_activation: str = "sigmoid",
@@ -60,12 +64,14 @@ class GRU(RecurrentLayer):
     def forward(self, input: Tensor | PackedSequence, h0: Tensor | None = None,
                 lengths: Tensor | list[int] | None = None, *, hx: Tensor | None = None
                 ) -> tuple[Tensor | PackedSequence, Tensor]:
-        if hx is not None:  # torch.nn.GRU's name for h0, accepted so that keyword calls port unchanged
-            if h0 is not None:
-                raise bad_argument("hx", "None when h0 is given (hx is another name for h0)", described("a tensor"))
-            h0 = hx
+        h0 = initial_state_argument(h0, hx)
         output, (h_n,) = self._run(input, None if h0 is None else (h0,), lengths)
         return output, h_n
+
+    @classmethod
+    def for_variant(cls, variant: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                    reset: str = "before", **options) -> GRU:
+        return cls(input_size, hidden_size, num_layers, variant=variant, reset=reset, **options)
 
     # ---- conversion -----------------------------------------------------------------------------------------
     @classmethod
@@ -79,13 +85,17 @@ class GRU(RecurrentLayer):
 
     def to_torch(self) -> nn.GRU:
         """The equivalent ``torch.nn.GRU``; only the plain ``gru`` with ``reset="after"``, sigmoid and tanh has one."""
-        o = self.options
-        if (o.variant, o.reset, o.gate_activation, o.candidate_activation) != ("gru", "after", "sigmoid", "tanh"):
-            raise bad_argument("self", "variant='gru', reset='after', sigmoid gates and a tanh candidate "
-                               "(what torch.nn.GRU computes)",
-                               described(f"variant={o.variant!r}, reset={o.reset!r}, "
-                                         f"{o.gate_activation}/{o.candidate_activation}"))
+        self._check_torch_equivalent()
         return self._copy_to_torch(nn.GRU(**self._torch_arguments()), torch_gru_from_seed)
+
+    def _check_torch_equivalent(self) -> None:
+        check_torch_gru(self.options)
+
+    def _is_torch_layout(self, keys: set[str], version: int | None) -> bool:
+        # A bias-free torch.nn.GRU has gatelab's key names: its metadata version (1, gatelab writes 2) tells it apart
+        # — a bias-free state dict of gatelab ≤ 0.1 reads as torch's too (the lab never wrote one).
+        return super()._is_torch_layout(keys, version) or (
+            version == 1 and not any(k.startswith("bias_l") for k in keys))
 
     @classmethod
     def from_keras(cls, keras_layer, *, dtype: torch.dtype = torch.float32) -> GRU:
@@ -100,7 +110,8 @@ class GRU(RecurrentLayer):
         config = keras_layer.get_config()
         weights = keras_layer.get_weights()
         if not weights:
-            raise bad_argument("keras_layer", "a built layer (call it once or build it)", described("a layer without weights"))
+            raise bad_argument("keras_layer", "a built layer (call it once or build it)",
+                               described("a layer without weights"))
         if config.get("go_backwards"):
             raise bad_argument("keras_layer", "go_backwards=False", True)
         reset_after = bool(config.get("reset_after", True))
@@ -119,6 +130,15 @@ class GRU(RecurrentLayer):
                                described(f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, "
                                          f"variant={self.options.variant!r}"))
         return keras_gru_from_seed(self.seed_params(), reset_after=self.options.reset == "after")
+
+
+def check_torch_gru(o: CellOptions) -> None:
+    """InputError unless the options compute what ``torch.nn.GRU`` / ``GRUCell`` compute."""
+    if (o.variant, o.reset, o.gate_activation, o.candidate_activation) != ("gru", "after", "sigmoid", "tanh"):
+        raise bad_argument("self", "variant='gru', reset='after', sigmoid gates and a tanh candidate "
+                           "(what torch.nn.GRU computes)",
+                           described(f"variant={o.variant!r}, reset={o.reset!r}, "
+                                     f"{o.gate_activation}/{o.candidate_activation}"))
 
 
 def _keras_activation(name: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
@@ -10,6 +9,7 @@ from .._errors import bad_argument, described
 from ..cells import CellOptions
 from ..cells.convert import seed_from_torch_lstm, torch_lstm_from_seed
 from ._base import RecurrentLayer
+from ._inputs import initial_state_argument
 
 
 class LSTM(RecurrentLayer):
@@ -24,22 +24,37 @@ class LSTM(RecurrentLayer):
     """
 
     state_names = ("h0", "c0")
+    _torch_class = nn.LSTM
+    _seed_from_torch = staticmethod(seed_from_torch_lstm)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 gate_activation: str = "sigmoid", candidate_activation: str | None = None,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 *, gate_activation: str = "sigmoid", candidate_activation: str | None = None,
                  backend: str = "auto", device=None, dtype=None) -> None:
+        if proj_size != 0:
+            raise bad_argument("proj_size", "0 (gatelab.LSTM has no projection; use torch.nn.LSTM for one)",
+                               proj_size)
         options = CellOptions("lstm", "before", gate_activation, candidate_activation)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          options, backend, device=device, dtype=dtype)
 
-    def forward(self, input: Tensor | PackedSequence, hx: tuple[Tensor, Tensor] | None = None,
-                lengths: Tensor | list[int] | None = None
+    def forward(self, input: Tensor | PackedSequence, h0: tuple[Tensor, Tensor] | None = None,
+                lengths: Tensor | list[int] | None = None, *, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor | PackedSequence, tuple[Tensor, Tensor]]:
-        if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise bad_argument("hx", "a pair (h0, c0)", described(type(hx).__name__), kind=TypeError)
-        output, (h_n, c_n) = self._run(input, None if hx is None else tuple(hx), lengths)
+        """``h0``: the pair ``(h0, c0)`` (also accepted as ``hx=``, torch's name), each (num_layers·D, B, H)."""
+        state = initial_state_argument(h0, hx)
+        if state is not None and not (isinstance(state, (tuple, list)) and len(state) == 2):
+            raise bad_argument("h0", "a pair (h0, c0)", described(type(state).__name__), kind=TypeError)
+        output, (h_n, c_n) = self._run(input, None if state is None else tuple(state), lengths)
         return output, (h_n, c_n)
+
+    @classmethod
+    def for_variant(cls, variant: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                    reset: str = "before", **options) -> LSTM:
+        """The LSTM of :func:`gatelab.layers.recurrent_layer` (it has no reset placement: ``reset`` is ignored)."""
+        if variant != "lstm":
+            raise bad_argument("variant", "'lstm' for gatelab.LSTM", variant)
+        return cls(input_size, hidden_size, num_layers, **options)
 
     @classmethod
     def from_torch(cls, module: nn.LSTM) -> LSTM:

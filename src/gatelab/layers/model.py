@@ -6,8 +6,19 @@ from torch import Tensor, nn
 
 from .._errors import unknown_name
 from ..registry import get_variant
+from ._base import RecurrentLayer
 from .gru import GRU
 from .lstm import LSTM
+
+LAYERS: dict[str, type[RecurrentLayer]] = {"gru": GRU, "lstm": LSTM}     # the layer of each cell family
+
+
+def recurrent_layer(variant: str, input_size: int, hidden_size: int, num_layers: int = 1, *,
+                    reset: str = "before", **options) -> RecurrentLayer:
+    """The layer that runs ``variant``: :class:`GRU` for the GRU family, :class:`LSTM` for the LSTM (which has
+    no reset placement: ``reset`` is ignored there). ``options``: the layers' other keyword arguments."""
+    return LAYERS[get_variant(variant).family].for_variant(variant, input_size, hidden_size, num_layers,
+                                                           reset=reset, **options)
 
 
 class SequenceModel(nn.Module):
@@ -19,11 +30,7 @@ class SequenceModel(nn.Module):
         super().__init__()
         if readout not in ("last", "all"):
             raise unknown_name("readout", readout, ("last", "all"))
-        family = get_variant(variant).family
-        if family == "lstm":
-            self.rnn = LSTM(input_size, hidden_size, num_layers, batch_first=True)
-        else:
-            self.rnn = GRU(input_size, hidden_size, num_layers, batch_first=True, variant=variant, reset=reset)
+        self.rnn = recurrent_layer(variant, input_size, hidden_size, num_layers, reset=reset, batch_first=True)
         self.readout = readout
         self.head = nn.Linear(hidden_size, output_size)
 

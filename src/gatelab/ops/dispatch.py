@@ -27,53 +27,54 @@ from .triton import triton_gru_recurrence
 SequenceOp = Callable[..., tuple]
 
 
-def _any(layout: CellLayout) -> bool:
-    return True
-
-
-def _gru_family(layout: CellLayout) -> bool:
-    return layout.options.spec.family == "gru"
-
-
-def _lstm_sigmoid_tanh(layout: CellLayout) -> bool:
-    o = layout.options
-    return o.spec.family == "lstm" and (o.gate_activation, o.candidate_activation) == ("sigmoid", "tanh")
-
-
-def _h_independent(layout: CellLayout) -> bool:
-    return layout.options.spec.h_independent
-
-
-def _gru_h_dependent(layout: CellLayout) -> bool:
-    return _gru_family(layout) and not _h_independent(layout)
+ANY = None          # a Backend field that accepts every value
 
 
 @dataclass(frozen=True)
 class Backend:
-    """A way to run one (layer, direction) over a sequence; all share the signature of ``recurrence``."""
+    """A way to run one (layer, direction) over a sequence; all share the signature of ``recurrence``.
+
+    What it applies to is declared as data: the cell families it runs (keys of :data:`gatelab.cells.CELLS`),
+    the activation names it has forms for, and whether it needs the recurrence to be linear in h (``linear``:
+    True — only h-independent variants; False — only h-dependent ones; None — either). ``auto`` picks only
+    among backends whose declaration covers the layout, so it never picks one that then raises.
+    """
 
     name: str
     op: SequenceOp
-    applies: Callable[[CellLayout], bool]
     double_backward: bool
     summary: str
+    cells: tuple[str, ...] | None = ANY
+    gate_activations: frozenset[str] | None = ANY
+    candidate_activations: frozenset[str] | None = ANY
+    linear: bool | None = ANY
     gpu_only: bool = False              # runs on the CPU only under an interpreter (tests), never for speed
+
+    def applies(self, layout: CellLayout) -> bool:
+        o, spec = layout.options, layout.options.spec
+        return ((self.cells is ANY or spec.family in self.cells)
+                and (self.gate_activations is ANY or o.gate_activation in self.gate_activations)
+                and (self.candidate_activations is ANY or o.candidate_activation in self.candidate_activations)
+                and (self.linear is ANY or spec.h_independent == self.linear))
 
 
 _DECLARED = [
-    Backend("ref", recurrence_ref, _any, True, "readable reference: project x_t and step, under autograd"),
-    Backend("loop", recurrence, _any, True, "input projection hoisted, autograd through a Python loop"),
-    Backend("fused", time_chunked(fused_gru_recurrence), _gru_family, False,
-            "fused in-place step loop with a hand-written backward (GRU family)"),
-    Backend("fused_lstm", time_chunked(fused_lstm_recurrence), _lstm_sigmoid_tanh, False,
-            "fused in-place step loop with a hand-written backward (LSTM, sigmoid/tanh)"),
-    Backend("linear", time_chunked(linear_gru_recurrence), _h_independent, False,
-            "gates and candidate for all steps at once, then h_t = a_t h_{t-1} + b_t, one FMA per step"),
-    Backend("scan", scan_gru_recurrence, _h_independent, False,
-            "as 'linear', with a parallel (Hillis–Steele) scan: O(log T) depth, for GPUs and many cores"),
-    Backend("triton", triton_gru_recurrence, _gru_h_dependent, False,
+    Backend("ref", recurrence_ref, True, "readable reference: project x_t and step, under autograd"),
+    Backend("loop", recurrence, True, "input projection hoisted, autograd through a Python loop"),
+    Backend("fused", time_chunked(fused_gru_recurrence), False,
+            "fused in-place step loop with a hand-written backward (GRU family)", cells=("gru",)),
+    Backend("fused_lstm", time_chunked(fused_lstm_recurrence), False,
+            "fused in-place step loop with a hand-written backward (LSTM, sigmoid/tanh)", cells=("lstm",),
+            gate_activations=frozenset({"sigmoid"}), candidate_activations=frozenset({"tanh"})),
+    Backend("linear", time_chunked(linear_gru_recurrence), False,
+            "gates and candidate for all steps at once, then h_t = a_t h_{t-1} + b_t, one FMA per step",
+            cells=("gru",), linear=True),
+    Backend("scan", scan_gru_recurrence, False,
+            "as 'linear', with a parallel (Hillis–Steele) scan: O(log T) depth, for GPUs and many cores",
+            cells=("gru",), linear=True),
+    Backend("triton", triton_gru_recurrence, False,
             "Triton kernels for the time loop, forward and backward (GRU family with h-dependent gates; CUDA, "
-            "or the CPU under TRITON_INTERPRET=1)", gpu_only=True),
+            "or the CPU under TRITON_INTERPRET=1)", cells=("gru",), linear=False, gpu_only=True),
 ]
 BACKENDS: dict[str, Backend] = {b.name: b for b in _DECLARED}
 TRITON_DTYPES = (torch.float32, torch.bfloat16, torch.float16)
@@ -109,17 +110,10 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
     """
     name = _forced.get() or requested
     if name == "auto":
-        if _h_independent(layout):
-            name = "linear" if device.type == "cpu" else "scan"
-        elif (device.type == "cuda" and dtype in TRITON_DTYPES and BACKENDS["triton"].applies(layout)
-              and triton_available(device)):
-            name = "triton"
-        elif BACKENDS["fused"].applies(layout):
-            name = "fused"
-        elif BACKENDS["fused_lstm"].applies(layout):
-            name = "fused_lstm"
-        else:
-            name = "loop"
+        linear = "linear" if device.type == "cpu" else "scan"
+        triton = device.type == "cuda" and dtype in TRITON_DTYPES and triton_available(device)
+        preferred = (linear, *(("triton",) if triton else ()), "fused", "fused_lstm", "loop")
+        name = next(n for n in preferred if BACKENDS[n].applies(layout))
     backend = BACKENDS[name]
     if not backend.applies(layout):
         raise bad_argument("backend", f"a backend that applies to variant {layout.options.variant!r}", name,

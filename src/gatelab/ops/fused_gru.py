@@ -22,7 +22,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..cells import CellLayout, CellParams, State
-from ..cells.activations import hard_sigmoid, identity
 from ..cells.gru import GRUPlan, gru_plan, gru_step_weights
 
 
@@ -41,40 +40,6 @@ def fused_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: C
     if mask is not None:
         output = output * mask.unsqueeze(-1).to(output.dtype)
     return output, (h_last,)
-
-
-def _sigma_(plan: GRUPlan, pre: Tensor) -> None:
-    if plan.sigma is torch.sigmoid:
-        pre.sigmoid_()
-    elif plan.sigma is hard_sigmoid:
-        pre.div_(6.0).add_(0.5).clamp_(0.0, 1.0)
-    else:
-        raise NotImplementedError(f"fused backend: no in-place form of {plan.sigma}")
-
-
-def _phi_(plan: GRUPlan, pre: Tensor) -> None:
-    if plan.phi is torch.tanh:
-        pre.tanh_()
-    elif plan.phi is torch.relu:
-        pre.relu_()
-    elif plan.phi is not identity:
-        raise NotImplementedError(f"fused backend: no in-place form of {plan.phi}")
-
-
-def _sigma_grad(plan: GRUPlan, g: Tensor) -> Tensor:
-    """σ' from the gate values g = σ(a), for all steps at once."""
-    if plan.sigma is torch.sigmoid:
-        return g - g * g
-    return ((g > 0) & (g < 1)).to(g.dtype) / 6.0
-
-
-def _phi_grad(plan: GRUPlan, c: Tensor) -> Tensor | None:
-    """φ' from the candidate values c = φ(a), for all steps at once (None: φ' ≡ 1)."""
-    if plan.phi is torch.tanh:
-        return 1.0 - c * c
-    if plan.phi is torch.relu:
-        return (c > 0).to(c.dtype)
-    return None
 
 
 def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused: Tensor | None,
@@ -132,13 +97,13 @@ def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused
                     g.zero_()
             if b_const is not None:
                 g.add_(b_const)
-            _sigma_(plan, g)
+            plan.sigma.inplace(g)
         elif uf_t is not None:
             hu = torch.mm(h, uf_t)
         c = c_t[t]
         if plan.candidate == "x_only":
             c.copy_(xw_c[t])
-        elif plan.candidate == "fused":
+        elif plan.candidate == "no_reset":
             torch.add(xw_c[t], hu[:, -H:], out=c)
         elif plan.candidate == "reset_after":
             uh = uh_s[t]
@@ -149,7 +114,7 @@ def _forward(xw: Tensor, h0: Tensor, mask: Tensor | None, plan: GRUPlan, u_fused
             torch.addcmul(xw_c[t], r_t[t], uh, out=c)
         else:  # reset_before
             torch.addmm(xw_c[t], r_t[t] * h, uh_t, out=c)
-        _phi_(plan, c)
+        plan.phi.inplace(c)
         o = o_t[t]
         if plan.z_at is not None:
             if plan.carry:
@@ -188,23 +153,23 @@ class _FusedGRU(torch.autograd.Function):
         share = has_z and plan.z_at == plan.r_at                              # mgu: one gate is z and r
         zs = slice(plan.z_at * H, (plan.z_at + 1) * H) if has_z else None
         rs = slice(plan.r_at * H, (plan.r_at + 1) * H) if has_r else None
-        via_hu = plan.candidate in ("fused", "reset_after")                  # candidate reads U_h h in hu
+        via_hu = plan.candidate in ("no_reset", "reset_after")                  # candidate reads U_h h in hu
 
         # Per-step factors that do not depend on the carried gradient: computed for all steps at once, so
         # that the reverse loop needs one elementwise op per product (see the module docstring).
         h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])                     # (T, B, H)
-        phi_grad = _phi_grad(plan, cand)                                     # φ'(a) or None
+        phi_grad = None if plan.phi.grad_from_output is None else plan.phi.grad_from_output(cand)   # φ'(a) or None
         a_factor = dz_factor = keep = r_factor = None
         if has_z:
             z = gates[..., zs]
-            sz = _sigma_grad(plan, z)
+            sz = plan.sigma.grad_from_output(z)
             a_factor = z if phi_grad is None else z * phi_grad              # ∂h/∂a = z φ'
             dz_factor = ((cand - h_prev) if plan.carry else cand) * sz      # ∂h/∂(z's pre-activation)
             keep = 1.0 - z if plan.carry else None                          # ∂h/∂h_prev through the carry
         else:
             a_factor = phi_grad
         if has_r:
-            sr = _sigma_grad(plan, gates[..., rs])
+            sr = plan.sigma.grad_from_output(gates[..., rs])
             r_all = gates[..., rs]
             if plan.candidate == "reset_after":
                 r_factor = uh_all * sr                                       # ∂a/∂(r's pre-act.) = (U_h h + b_hh) σ'
@@ -220,7 +185,7 @@ class _FusedGRU(torch.autograd.Function):
         d_a = d_xw[..., -H:]                                                 # candidate pre-activation
         d_pg = (d_xw[..., :G] if plan.gates_read_x else out.new_empty(steps, batch, G)) if G else None
         d_uc = None                                                          # gradient of U_h h (+ b_hh) in hu
-        if plan.candidate == "fused":
+        if plan.candidate == "no_reset":
             d_uc = d_a
         elif plan.candidate == "reset_after":
             d_uc = out.new_empty(steps, batch, H)

@@ -14,13 +14,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..cells import CellLayout, CellParams, State
-from ..cells.activations import hard_sigmoid
 
 
 def fused_lstm_recurrence(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
                           mask: Tensor | None = None) -> tuple[Tensor, State]:
     """Same contract as :func:`gatelab.ops.recurrence` for the LSTM (state ``(h, c)``)."""
-    if (layout.sigma, layout.phi) != (torch.sigmoid, torch.tanh):
+    if (layout.sigma.name, layout.phi.name) != ("sigmoid", "tanh"):
         raise NotImplementedError("fused LSTM: sigmoid gates and tanh only; use backend='loop'")
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, 4H), one GEMM
     h0, c0 = state0

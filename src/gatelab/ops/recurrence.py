@@ -1,13 +1,17 @@
-"""Whole-sequence recurrences: ``recurrence`` (input projection hoisted) and its twin ``recurrence_ref``.
+"""Whole-sequence recurrences: ``recurrence`` (input projection hoisted) and its twin ``recurrence_ref``, and
+``recurrence_trace``, the reference loop that keeps every step for diagnostics.
 
-Both have the same signature and give the same numbers (tests/ops/test_recurrence.py). The reference is the
-plainest readable loop: project x_t, take one cell step, repeat. The default hoists W x_t + b for all T steps
-into one matrix product, so the loop only does the recurrent part.
+The first two have the same signature and give the same numbers (tests/ops/test_recurrence.py). The reference
+is the plainest readable loop: project x_t, take one cell step, repeat. The default hoists W x_t + b for all T
+steps into one matrix product, so the loop only does the recurrent part. The trace is the one per-step loop that
+diagnostics and the bench's naive contender use: every state stays its own autograd node, and the gate values
+are kept on request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +44,42 @@ def recurrence_ref(x: Tensor, state0: State, layout: CellLayout, params: CellPar
     bias = layout.input_bias(params)
     xws = (F.linear(x_t, params.weight_ih, bias) for x_t in x)
     return _time_loop(bind_step(layout, params), xws, state0, mask)
+
+
+class StepTrace(NamedTuple):
+    """Every step of one (layer, direction): ``states[t]`` is the state after step t (each tensor (B, H), its
+    own autograd node); ``gates`` maps a gate name to its (T, B, H) values (empty unless asked for)."""
+
+    states: list[State]
+    gates: dict[str, Tensor]
+
+    @property
+    def hidden(self) -> Tensor:
+        """h_1 … h_T stacked, (T, B, H)."""
+        return torch.stack([state[0] for state in self.states])
+
+
+def recurrence_trace(x: Tensor, state0: State | None, layout: CellLayout, params: CellParams, *,
+                     gates: bool = False) -> StepTrace:
+    """Run one (layer, direction) over time-major ``x`` (T, B, I) step by step, as :func:`recurrence_ref` does,
+    keeping every state (and, with ``gates=True``, every gate value). ``state0`` None starts from zeros."""
+    state = layout.cell.zero_state(layout.hidden_size, x[0]) if state0 is None else state0
+    xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H)
+    states: list[State] = []
+    kept: dict[str, list[Tensor]] = {}
+    if gates:
+        step = layout.cell.bind_gated_step(layout, params)
+        for xw_t in xw:
+            state, values = step(xw_t, state)
+            states.append(state)
+            for name, value in values.items():
+                kept.setdefault(name, []).append(value)
+    else:
+        step_only = layout.cell.bind_step(layout, params)
+        for xw_t in xw:
+            state = step_only(xw_t, state)
+            states.append(state)
+    return StepTrace(states, {name: torch.stack(values) for name, values in kept.items()})
 
 
 def _time_loop(step: Step, xws: Iterable[Tensor], state: State,

@@ -115,7 +115,8 @@ def summarise(records: list[RunRecord]) -> dict[str, dict]:
                            if r.metrics.references), {})
         why = _why(task_name, per_variant, task.metric, comparisons, better_high)
         sentences += why["sentences"]
-        out[task_name] = {"task": task, "rows": rows, "references": references, "why": why, "comparisons": comparisons, "sentences": sentences,
+        out[task_name] = {"task": task, "rows": rows, "references": references, "why": why,
+                          "comparisons": comparisons, "sentences": sentences,
                           "curves": {v: [r.curve for r in rs if r.curve] for v, rs in per_variant.items()}}
     return out
 
@@ -176,21 +177,23 @@ def _why(task_name: str, per_variant: dict[str, list[RunRecord]], metric: str, c
                 continue
             diff = comparisons.get(variant)
             fails = diff is not None and diff.excludes_zero and ((diff.mean < 0) if better_high else (diff.mean > 0))
-            sentences.append(f"Why, on {task_name}: {variant} {'fails this task and ' if fails else ''}keeps {kept:.1e} of a signal "
+            sentences.append(f"Why, on {task_name}: {variant} {'fails this task and ' if fails else ''}keeps "
+                             f"{kept:.1e} of a signal "
                              f"from {lag} steps back relative to the last step, against {reference:.2g} for gru "
                              f"— its gradient vanishes (trained models, mean of {len(per_variant[variant])} seeds).")
     if clamps:
         base = clamps["none"].mean
         parts = [f"{k}: {_fmt(v.mean)}" for k, v in clamps.items() if k != "none"]
-        sentences.append(f"Why, on {task_name}: the trained gru's {metric} on 64 test sequences is {_fmt(base)}; clamped without "
-                         "retraining — " + ", ".join(parts) + ".")
+        sentences.append(f"Why, on {task_name}: the trained gru's {metric} on 64 test sequences is {_fmt(base)}; "
+                         "clamped without retraining — " + ", ".join(parts) + ".")
     if REFERENCE in smoothing and smoothing[REFERENCE].n:
         fit = smoothing[REFERENCE]
         low = fit.low if fit.n > 1 else fit.mean
         high = fit.high if fit.n > 1 else fit.mean
         verdict = ("the trained gru behaves like exponential smoothing with changing weights" if low >= SMOOTH_ENOUGH
                    else "the trained gru does not behave like exponential smoothing: its candidate needs the past"
-                   if high < SMOOTH_ENOUGH else "the data cannot tell whether the trained gru is an exponential smoothing")
+                   if high < SMOOTH_ENOUGH
+                   else "the data cannot tell whether the trained gru is an exponential smoothing")
         sentences.append(f"Why, on {task_name}: an exponential smoothing of the input with gru's own z explains "
                          f"{_interval_text(fit)} of its states' variance — {verdict}.")
     return {"profiles": profiles, "profiles_init": profiles_init, "spectral_radius": radius, "time_scales": scales,
@@ -375,20 +378,24 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
     body.append(f"</ul><p>{undecided} other comparisons could not be told apart from gru with these seeds.</p>")
     if command:
         body.append(f"<p>Reproduce with: <code>{html.escape(command)}</code></p>")
-    header = ["variant", "learning rate", "test (mean ± 95% CI)", "solved", "steps to criterion", "parameters", "s / run", "status",
-              "backend"]
+    header = ["variant", "learning rate", "test (mean ± 95% CI)", "solved", "steps to criterion", "parameters",
+              "s / run", "status", "backend"]
     for task_name, part in summary.items():
         task = part["task"]
-        md += [f"## {task_name}", "", f"*{task.isolates}* Metric: {task.metric} ({'higher' if task.higher_is_better else 'lower'} is better); "
-               f"trivial level {_fmt(task.trivial)}; solved {'≥' if task.higher_is_better else '<'} {_fmt(task.solved_at)}.", "",
+        direction = "higher" if task.higher_is_better else "lower"
+        md += [f"## {task_name}", "", f"*{task.isolates}* Metric: {task.metric} ({direction} is better); "
+               f"trivial level {_fmt(task.trivial)}; solved {'≥' if task.higher_is_better else '<'} "
+               f"{_fmt(task.solved_at)}.", "",
                *[f"Reference: {name} {_fmt(value)}." for name, value in part["references"].items()], "",
                "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         body += [f"<h2>{html.escape(task_name)}</h2>", f"<p><em>{html.escape(task.isolates)}</em> Metric: "
                  f"{task.metric}; trivial level {_fmt(task.trivial)}; solved at {_fmt(task.solved_at)}.</p>",
-                 *[f"<p>Reference: {html.escape(name)} {_fmt(value)}.</p>" for name, value in part["references"].items()],
+                 *[f"<p>Reference: {html.escape(name)} {_fmt(value)}.</p>"
+                   for name, value in part["references"].items()],
                  "<table><tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"]
         for row in part["rows"]:
-            cells = [row.variant, f"{row.learning_rate:g}", _interval_text(row.test), f"{100 * row.success:.0f}%", _fmt(row.steps_to_criterion),
+            cells = [row.variant, f"{row.learning_rate:g}", _interval_text(row.test), f"{100 * row.success:.0f}%",
+                     _fmt(row.steps_to_criterion),
                      str(row.parameters), f"{row.seconds:.1f}", row.statuses, row.backends]
             md.append("| " + " | ".join(cells) + " |")
             body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

@@ -2,7 +2,8 @@
 
 Ray is optional (``pip install gatelab[ray]``) and imported only here. Without an address, a local Ray instance
 is started for the study (dashboard off, token authentication off; Ray ≥ 2.x binds it to the node's own address —
-it replaces a loopback address by that — so on a shared network run it behind a firewall) and shut down after it. gatelab counts and retries lost workers itself (Ray's own task retries are off), so attempts are
+it replaces a loopback address by that — so on a shared network run it behind a firewall) and shut down after it.
+gatelab counts and retries lost workers itself (Ray's own task retries are off), so attempts are
 recorded the same way on every executor.
 """
 

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import torch
 
-from .. import __version__
+from .._version import __version__
 from ..config import RunConfig
 from ..diagnostics import clamp_tests, gate_statistics, jacobian_spectrum, smoothing_fit, state_sensitivity
 from ..layers import SequenceModel
@@ -115,7 +115,7 @@ def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> di
         if stats.r is not None:
             out["r_closed"], out["r_open"] = stats.r_closed, stats.r_open
         spec = model.rnn.options.spec
-        if spec.family == "gru" and "z" in spec.gates and spec.carry:
+        if "z" in spec.gates and spec.carry:
             fit = smoothing_fit(model.rnn, x)
             out["smoothing"] = SmoothingFit(fit.explained_variance, fit.clamp_explained_variance)
         if model.rnn.options.variant == "gru":

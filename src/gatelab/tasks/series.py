@@ -89,7 +89,8 @@ def load_csv(path: str | Path, target: str, time: str | None = None, id_column: 
         head.decode("utf-8")
     except UnicodeDecodeError as error:
         if len(head) < 8192 or error.start < len(head) - 4:       # not a multi-byte character cut at 8 KiB
-            raise _fail(where, f"expected UTF-8 text, got a byte {head[error.start]:#x} at offset {error.start}") from None
+            raise _fail(where, f"expected UTF-8 text, got a byte {head[error.start]:#x} at offset "
+                               f"{error.start}") from None
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True)
     except pd.errors.ParserError as error:
@@ -172,8 +173,9 @@ def load_csv(path: str | Path, target: str, time: str | None = None, id_column: 
                                    "interpolate|ffill|zero to fill them")
             v = pd.Series(v, index=index).reindex(grid).to_numpy()
             notes.append(f"{label}: {lost} missing period(s) at frequency {frequency} filled ({fill})")
-        out.append(_filled(where, label, target, v, tuple(str(g.date()) if g == g.normalize() else str(g) for g in grid),
-                           frequency, fill, None if lost else line[rows], notes, extra=lost))
+        stamps = tuple(str(g.date()) if g == g.normalize() else str(g) for g in grid)
+        out.append(_filled(where, label, target, v, stamps, frequency, fill, None if lost else line[rows], notes,
+                           extra=lost))
     notes += [f"series {s.id!r} is constant ({s.values[0]:g}): models that cannot fit it are reported as failed"
               for s in out if constant(s)]
     season = season_length if season_length is not None else _season_guess(out[0].frequency)

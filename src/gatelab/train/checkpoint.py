@@ -11,7 +11,7 @@ from .._errors import InputError
 
 def save_checkpoint(path: str | Path, model: torch.nn.Module, config_data: dict) -> Path:
     """Write ``model``'s weights and its run config (``RunConfig.to_dict()``) to ``path``."""
-    from .. import __version__                                 # gatelab/__init__ imports this package
+    from .._version import __version__
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,12 +24,14 @@ def load_checkpoint(path: str | Path) -> tuple[dict, dict]:
     """(config data, state dict) of a checkpoint written by :func:`save_checkpoint`, or a clear error."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"checkpoint: expected a gatelab checkpoint file, got {str(path)!r} (no such file)", "checkpoint")
+        raise InputError(f"checkpoint: expected a gatelab checkpoint file, got {str(path)!r} (no such file)",
+                         "checkpoint")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 — any unreadable file is the same user error
         raise InputError(f"checkpoint: expected a gatelab checkpoint file, got {str(path)!r} "
                          f"({type(error).__name__})", "checkpoint") from None
     if not isinstance(data, dict) or data.get("format") != "gatelab-checkpoint-1":
-        raise InputError(f"checkpoint: expected a gatelab checkpoint file, got {str(path)!r} (another format)", "checkpoint")
+        raise InputError(f"checkpoint: expected a gatelab checkpoint file, got {str(path)!r} (another format)",
+                         "checkpoint")
     return data["config"], data["state_dict"]

@@ -15,10 +15,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...cells import CellLayout, CellParams, State
-from ...cells.activations import hard_sigmoid, identity
 from ...cells.gru import GRUPlan, gru_plan, gru_step_weights
 
-_CANDIDATE = {"x_only": 0, "fused": 1, "reset_after": 2, "reset_before": 3}
+_CANDIDATE = {"x_only": 0, "no_reset": 1, "reset_after": 2, "reset_before": 3}
 BLOCK_B = 16                                                 # batch rows per program (tl.dot needs ≥ 16)
 
 
@@ -45,18 +44,10 @@ def _kernels():
 
 
 def _flags(plan: GRUPlan) -> dict:
-    if plan.sigma is torch.sigmoid:
-        sigma = 0
-    elif plan.sigma is hard_sigmoid:
-        sigma = 1
-    else:
-        raise NotImplementedError(f"backend 'triton': no kernel form of the gate activation {plan.sigma}")
-    phi = {torch.tanh: 0, torch.relu: 1, identity: 2}.get(plan.phi)
-    if phi is None:
-        raise NotImplementedError(f"backend 'triton': no kernel form of the candidate activation {plan.phi}")
     return {"N_GATES": plan.n_gates, "Z_AT": -1 if plan.z_at is None else plan.z_at,
             "R_AT": -1 if plan.r_at is None else plan.r_at, "GATES_H": plan.gates_read_h,
-            "CAND": _CANDIDATE[plan.candidate], "CARRY": plan.carry, "SIGMA": sigma, "PHI": phi}
+            "CAND": _CANDIDATE[plan.candidate], "CARRY": plan.carry, "SIGMA": plan.sigma.kernel_id,
+            "PHI": plan.phi.kernel_id}
 
 
 PERSISTENT_MAX = 64                                          # H up to which U and h stay on chip
@@ -191,7 +182,7 @@ class _TritonGRU(torch.autograd.Function):
         d_u_fused = d_u_h = d_b_const = d_b_hh = None
         if u_fused is not None:
             blocks = [d_gates.t() @ h_prev] if plan.gates_read_h and G else []
-            if plan.candidate == "fused":
+            if plan.candidate == "no_reset":
                 blocks.append(d_cand.t() @ h_prev)
             elif plan.candidate == "reset_after":
                 blocks.append((d_cand * r).t() @ h_prev)
