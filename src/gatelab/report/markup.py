@@ -1,13 +1,110 @@
-"""The page and the tables every report shares: Markdown and self-contained HTML that opens offline."""
+"""The page, and one block list that renders to both Markdown and self-contained HTML (so the two never drift).
+
+A report is a list of blocks (:class:`Heading`, :class:`Text`, :class:`Bullets`, :class:`Table`, :class:`Figure`);
+:func:`markdown` and :func:`html_body` render the same list. Links inside text use ``[label](#anchor)``, which
+both renderings understand.
+"""
 
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import dataclass
 
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
          "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
          "font-size:.9rem}th{background:#f3f3f3}img{max-width:100%}.verdict{font-size:1.1rem;padding:.6rem 1rem;"
-         "background:#eef6ee;border-left:4px solid #4a4}")
+         "background:#eef6ee;border-left:4px solid #4a4}section.answer{background:#f6f8fb;padding:.2rem 1rem 1rem;"
+         "border-left:4px solid #36c}.grade-clear{font-weight:600}")
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """A group of blocks (HTML ``<section>``; in Markdown just its blocks)."""
+
+    css: str
+    blocks: tuple
+
+
+Block = Heading | Text | Bullets | Table | Figure | Section
+_LINK = re.compile(r"\[([^\]]+)\]\(#([\w-]+)\)")
+
+
+def anchor(text: str) -> str:
+    """The anchor of a heading: lower case, words joined by hyphens (as GitHub does for Markdown)."""
+    return re.sub(r"[^\w]+", "-", text.lower()).strip("-")
+
+
+def _inline_html(text: str) -> str:
+    return _LINK.sub(lambda m: f'<a href="#{m.group(2)}">{m.group(1)}</a>', html.escape(text, quote=False))
+
+
+def markdown(blocks: list[Block]) -> str:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            out += [f"{'#' * block.level} {block.text}", ""]
+        elif isinstance(block, Text):
+            out += [block.text, ""]
+        elif isinstance(block, Bullets):
+            out += [f"- {item}" for item in block.items] + [""]
+        elif isinstance(block, Table):
+            out += table(list(block.header), [list(r) for r in block.rows])[0]
+        elif isinstance(block, Figure):
+            out += [f"![{block.alt}]({block.src})", ""]
+        elif isinstance(block, Section):
+            out += [markdown(list(block.blocks))]
+    return "\n".join(out)
+
+
+def html_body(blocks: list[Block]) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heading):
+            name = block.anchor or anchor(block.text)
+            out.append(f'<h{block.level} id="{name}">{html.escape(block.text)}</h{block.level}>')
+        elif isinstance(block, Text):
+            css = f' class="{block.css}"' if block.css else ""
+            out.append(f"<p{css}>{_inline_html(block.text)}</p>")
+        elif isinstance(block, Bullets):
+            out.append("<ul>" + "".join(f"<li>{_inline_html(i)}</li>" for i in block.items) + "</ul>")
+        elif isinstance(block, Table):
+            out.append(table(list(block.header), [list(r) for r in block.rows])[1])
+        elif isinstance(block, Figure):
+            out.append(f'<img src="{html.escape(block.src)}" alt="{html.escape(block.alt)}">')
+        elif isinstance(block, Section):
+            out.append(f'<section class="{block.css}">' + "\n".join(html_body(list(block.blocks))) + "</section>")
+    return out
 
 
 def table(header: list[str], rows: list[list[str]]) -> tuple[list[str], str]:
