@@ -150,6 +150,33 @@ def test_jacobian_spectrum_of_a_linear_rnn_is_that_of_its_recurrence():
     assert lstm.singular_values.shape == (3, 3)
 
 
+def test_the_lstm_jacobian_includes_its_cell_state():
+    """∂(h_t, c_t)/∂(h_{t−1}, c_{t−1}) (2H × 2H), checked against torch.autograd.functional.jacobian of one step."""
+    from gatelab.cells import bind_step
+    from gatelab.diagnostics import jacobian_spectrum
+
+    torch.manual_seed(3)
+    layer = gatelab.LSTM(2, 4, dtype=torch.float64)
+    x = torch.randn(3, 2, dtype=torch.float64)
+    spectrum = jacobian_spectrum(layer, x)
+    layout, params = layer.layouts[0], layer.cell_params(0, 0)
+    step = bind_step(layout, params)
+    xw = torch.nn.functional.linear(x, params.weight_ih, layout.input_bias(params))
+    with torch.no_grad():
+        state = (torch.zeros(1, 4, dtype=torch.float64),) * 2
+        for t in range(2):
+            state = step(xw[t:t + 1], state)
+
+    def last(hc):
+        h, c = hc[:4].unsqueeze(0), hc[4:].unsqueeze(0)
+        return torch.cat(step(xw[2:3], (h, c)), dim=-1)[0]
+
+    jac = torch.autograd.functional.jacobian(last, torch.cat(state, -1)[0])
+    assert jac.shape == (8, 8)
+    torch.testing.assert_close(spectrum.spectral_radius[2], torch.linalg.eigvals(jac).abs().max())
+    assert spectrum.spectral_radius[2] > 0.3, "the cell state's carry (f ≈ σ(1)) shows in the spectrum"
+
+
 def test_smoothing_explains_all_of_a_unit_whose_candidate_reads_only_the_input():
     """r ≡ 0 units and min_gru are exponential smoothings: explained variance 1 before any fitting."""
     from gatelab.diagnostics import smoothing_fit
@@ -210,3 +237,20 @@ def test_flow_tracker_watches_training_through_the_loops_callback():
     assert torch.equal(tracker.profiles[-1], state_sensitivity(model.rnn, x)), "the last profile is the model's"
     with pytest.raises(ValueError, match="every: expected a positive int"):
         FlowTracker(model.rnn, x, every=0)
+
+
+def test_the_u_h_clamp_runs_only_where_it_differs_from_r_zero():
+    """Under reset="before", U_h = 0 and r ≡ 0 are one equation (ĥ = φ(W_h x + b_h)); under "after" r still
+    gates b_hh, so the two clamps differ."""
+    torch.manual_seed(0)
+    task = get_task("adding", length=10)
+    x, y = task.batch(16, torch.Generator().manual_seed(1))
+    before = SequenceModel("gru", 2, 8, 1).double()
+    assert "U_h=0" not in clamp_tests(before, task, x.double(), y.double())
+    same = clamped(before.rnn, "U_h=0")(x.double())[0]
+    torch.testing.assert_close(same, clamped(before.rnn, "r=0")(x.double())[0], rtol=0, atol=1e-14)
+    after = SequenceModel("gru", 2, 8, 1, reset="after").double()
+    with torch.no_grad():
+        after.rnn.seed_params()["b_hh"].fill_(0.7)
+    results = clamp_tests(after, task, x.double(), y.double())
+    assert results["U_h=0"] != pytest.approx(results["r=0"], abs=1e-9)

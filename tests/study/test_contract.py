@@ -50,7 +50,8 @@ def probe_study(tmp_path_factory) -> Path:
         with Store(folder / "runs.sqlite") as store:
             assert run_study(spec, store, workers=1) == {"skipped": 0, "ok": 4}
         page = write_report(folder / "runs.sqlite", folder / "report").read_text()
-        assert f"On probe_parity, {PROBE.name} (a throwaway variant" in page, "a registered variant is compared"
+        assert f"{PROBE.name} (a throwaway variant)" in page, "a registered variant enrols in the answer"
+        assert "Removing r" in page and page.index("Removing r") < page.index(f"{PROBE.name} (a throwaway")
     finally:
         unregister(PROBE.name)
         unregister_task(ProbeParityTask.name)
@@ -73,7 +74,7 @@ def test_records_are_typed_and_round_trip(probe_study):
 def test_a_store_whose_task_and_variant_are_gone_still_reports(probe_study, tmp_path):
     page = write_report(probe_study / "runs.sqlite", tmp_path / "report").read_text()
     assert "probe_parity" in page and "Isolates nothing new" in page
-    assert f"On probe_parity, {PROBE.name} (not registered) against gru" in page
+    assert f"{PROBE.name} (not registered)" in page and "Variants no longer registered" in page
 
 
 def test_an_old_schema_record_is_migrated_and_a_newer_one_refused(probe_study):

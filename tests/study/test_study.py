@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import html.parser
 import shutil
 import sqlite3
@@ -38,11 +39,15 @@ def test_a_study_runs_stores_resumes_and_reports(tmp_path):
     page = index.read_text()
     images = _image_sources(page)
     assert images and all((index.parent / src).exists() for src in images)
-    assert "On parity, gru_reset_zero" in page and "Reproduce with" in page
+    assert "The answer, from this study" in page and "gru_reset_zero (r ≡ 0" in page and "Reproduce with" in page
+    from gatelab.report.summary import summarise
+
+    verdict = summarise(records)["parity"].verdicts["gru_reset_zero"]
+    assert html.escape(verdict.sentence, quote=False) in page, "the task section states the verdict"
     assert "Why — parity" in page and (index.parent / "flow_parity.png").exists()
     gru = next(r for r in records if r.variant == "gru")
     assert len(gru.diagnostics.sensitivity) == 12                          # one value per step of the test split
-    assert set(gru.diagnostics.clamps) == {"none", "r=1", "r=0", "z=1", "U_h=0"}
+    assert set(gru.diagnostics.clamps) == {"none", "r=1", "r=0", "z=1"}, "U_h = 0 is r ≡ 0 under reset=before"
     reset_zero = next(r for r in records if r.variant == "gru_reset_zero").diagnostics
     assert reset_zero.clamps is None and reset_zero.heatmaps is None
     assert reset_zero.smoothing.explained_variance == pytest.approx(1.0, abs=1e-6)   # it is a smoothing
@@ -113,14 +118,19 @@ def test_the_report_renders_in_a_browser_without_errors(tmp_path):
     probe = index.parent / "probe.html"
     page = index.read_text().replace("</body>", "<script>window.addEventListener('load', () => {"
                                      "const bad = [...document.images].filter(i => !i.complete || !i.naturalWidth);"
-                                     "document.title = 'images-ok:' + (bad.length === 0);});</script></body>")
+                                     "const answer = document.getElementById('the-answer');"
+                                     "const first = document.querySelector('body > img');"
+                                     "const up = answer && first && first.src.endsWith('overview.png') && "
+                                     "(first.compareDocumentPosition(answer) & Node.DOCUMENT_POSITION_FOLLOWING);"
+                                     "document.title = 'images-ok:' + (bad.length === 0) + ' answer-first:' + "
+                                     "Boolean(up);});</script></body>")
     probe.write_text(page)
     result = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
                              "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
                              "--virtual-time-budget=3000", "--dump-dom", probe.as_uri()],
                             capture_output=True, text=True, timeout=120)
-    assert "<title>images-ok:true</title>" in result.stdout, result.stderr[-2000:]
+    assert "<title>images-ok:true answer-first:true</title>" in result.stdout, result.stderr[-2000:]
     console_errors = [line for line in result.stderr.splitlines() if "CONSOLE" in line and "ERROR" in line.upper()]
     assert not console_errors, console_errors
 
@@ -150,14 +160,14 @@ def test_non_finite_numbers_are_stored_as_standard_json(tmp_path):
 def test_a_learning_rate_grid_compares_each_variant_at_its_best_rate(tmp_path):
     from dataclasses import replace
 
-    from gatelab.report.build import summarise
+    from gatelab.report.summary import summarise
 
     spec = replace(TINY, learning_rates=(1e-4, 3e-2), seeds=2)
     assert len(spec.runs()) == 2 * 2 * 2
     with Store(tmp_path / "runs.sqlite") as store:
         run_study(spec, store, workers=1)
         records = read_records(store)
-    rows = {row.variant: row for row in summarise(records)["parity"]["rows"]}
+    rows = {row.variant: row for row in summarise(records)["parity"].rows}
     for variant, row in rows.items():
         means = {}
         for rate in (1e-4, 3e-2):

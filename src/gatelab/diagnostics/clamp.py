@@ -2,6 +2,8 @@
 
 Each clamp evaluates the trained seed parameters under an ablated equation: r ≡ 1 (``gru_no_reset``), r ≡ 0
 (``gru_reset_zero``), z ≡ 1 (``gru_no_update``), or U_h = 0 (the candidate's dependence on h removed, r kept).
+Under ``reset="before"`` U_h = 0 and r ≡ 0 are the same equation (ĥ = φ(W_h x + b_h) either way), so that clamp
+is run only under ``reset="after"``, where r still gates the recurrent bias b_hh.
 """
 
 from __future__ import annotations
@@ -45,11 +47,16 @@ def clamped(layer: GRU, clamp: str) -> GRU:
     return out
 
 
+def clamps_of(layer: GRU) -> list[str]:
+    """The clamps that are distinct equations for this layer (U_h = 0 is r ≡ 0 under reset="before")."""
+    return [c for c in CLAMPS if not (c == "U_h=0" and layer.options.reset == "before")]
+
+
 @torch.no_grad()
 def clamp_tests(model: SequenceModel, task, x: Tensor, target: Tensor) -> dict[str, float]:
     """The task metric of the trained model as it is (``"none"``) and under each clamp."""
     results = {"none": task.evaluate(model(x), target)}
-    for clamp in CLAMPS:
+    for clamp in clamps_of(model.rnn):
         variant = copy.deepcopy(model)                      # a shallow copy would share (and change) the layer
         variant.rnn = clamped(model.rnn, clamp)
         results[clamp] = task.evaluate(variant(x), target)

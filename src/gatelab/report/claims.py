@@ -22,8 +22,17 @@ from dataclasses import dataclass, replace
 
 from ..study.record import RunRecord
 from ..tasks import TaskFacts
-from .stats import ALPHA, PairedMetricTest, SuccessTest, SurvivalTest, benjamini_hochberg, holm, \
-    paired_metric_test, steps_test, success_test
+from .stats import (
+    ALPHA,
+    PairedMetricTest,
+    SuccessTest,
+    SurvivalTest,
+    benjamini_hochberg,
+    holm,
+    paired_metric_test,
+    steps_test,
+    success_test,
+)
 
 REFERENCE_SOLVES = 0.8          # gru must meet the criterion in this share of seeds for a task to be compared
 PARAMETER_GAP = 0.05            # parameter counts further apart than this are flagged

@@ -13,7 +13,33 @@ from ..layers import SequenceModel
 from ..registry import get_variant, variants
 from ..train import TrainConfig
 
-STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks")
+STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks", "primary")
+
+
+@dataclass(frozen=True)
+class PrimaryFamily:
+    """A family of primary comparisons declared in a study file (``[[primary]]``): these variants against
+    ``gru`` on these tasks, corrected together with Holm; every other comparison is exploratory
+    (Benjamini–Hochberg). E.g. the "z question": ``gru_no_update`` and ``gru_no_carry`` on the long-lag tasks."""
+
+    name: str
+    variants: tuple[str, ...]
+    tasks: tuple[str, ...]
+
+    def contains(self, task: str, variant: str) -> bool:
+        return task in self.tasks and variant in self.variants
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "variants": list(self.variants), "tasks": list(self.tasks)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PrimaryFamily:
+        unknown = set(data) - {"name", "variants", "tasks"}
+        if unknown:
+            raise unknown_name("primary key", sorted(unknown)[0], ["name", "tasks", "variants"])
+        if not data.get("name") or not data.get("variants") or not data.get("tasks"):
+            raise bad_argument("primary", "a table with a name, variants and tasks", data)
+        return cls(str(data["name"]), tuple(data["variants"]), tuple(data["tasks"]))
 
 
 @dataclass(frozen=True)
@@ -39,10 +65,19 @@ class StudySpec:
     train: TrainConfig = TrainConfig()
     match_params: bool = True
     learning_rates: tuple[float, ...] = ()
+    primary: tuple[PrimaryFamily, ...] = ()
 
     def __post_init__(self) -> None:
         for v in self.variants:
             get_variant(v)
+        names = {t.name for t in self.tasks}
+        for family in self.primary:
+            for v in family.variants:
+                if v not in self.variants:
+                    raise unknown_name(f"primary {family.name!r} variant", v, self.variants)
+            for t in family.tasks:
+                if t not in names:
+                    raise unknown_name(f"primary {family.name!r} task", t, sorted(names))
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise bad_argument("seeds", "a positive int", self.seeds)
 
@@ -52,7 +87,8 @@ class StudySpec:
         return {"name": self.name, "variants": list(self.variants), "seeds": self.seeds,
                 "match_params": self.match_params, "learning_rates": list(self.learning_rates),
                 "model": asdict(self.model), "train": asdict(self.train),
-                "tasks": [{"name": t.name, **dict(t.sizes)} for t in self.tasks]}
+                "tasks": [{"name": t.name, **dict(t.sizes)} for t in self.tasks],
+                **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {})}
 
     @classmethod
     def from_dict(cls, data: dict, default_name: str = "study") -> StudySpec:
@@ -69,7 +105,8 @@ class StudySpec:
         chosen = data.get("variants", "all")
         chosen = variants() if chosen == "all" else chosen
         return cls(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
-                   data.get("match_params", True), tuple(data.get("learning_rates", ())))
+                   data.get("match_params", True), tuple(data.get("learning_rates", ())),
+                   tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())))
 
     def runs(self) -> list[RunConfig]:
         """Every run of the study, ``gru`` first within each (task, seed) so paired comparisons fill early."""
@@ -96,8 +133,13 @@ class StudySpec:
                 if name not in known:
                     raise unknown_name("--tasks", name, known)
             chosen = tuple(t for t in self.tasks if t.name in tasks)
-        return replace(self, variants=tuple(variants) if variants else self.variants, tasks=chosen,
-                       seeds=self.seeds if seeds is None else seeds)
+        kept_variants = tuple(variants) if variants else self.variants
+        names = {t.name for t in chosen}
+        primary = tuple(f for f in (replace(f, variants=tuple(v for v in f.variants if v in kept_variants),
+                                            tasks=tuple(t for t in f.tasks if t in names)) for f in self.primary)
+                        if f.variants and f.tasks)
+        return replace(self, variants=kept_variants, tasks=chosen, seeds=self.seeds if seeds is None else seeds,
+                       primary=primary)
 
 
 def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: int) -> int:
