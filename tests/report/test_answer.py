@@ -139,3 +139,13 @@ def test_every_wording_is_reachable_and_complete(kind):
                   steps_text="y", median="3", median_ref="4", evidence="e")
     sentence = WORDS[kind].format(**fields)
     assert "{" not in sentence and sentence.endswith(".")
+
+
+def test_a_failure_cites_the_witness_that_the_variant_can_represent_the_task():
+    records = study({("adding", "gru"): (10, 100, 0), ("adding", "min_gru"): (0, None, 0)})
+    v = summarise(records)["adding"].verdicts["min_gru"]
+    assert v.kind == "fails"
+    assert "It can represent adding (witness: two saturated units" in v.sentence
+    assert "so it did not learn it in 10 of 10 seeds" in v.sentence
+    other = study({("adding", "gru"): (10, 100, 0), ("adding", "rnn"): (0, None, 0)})
+    assert "witness" not in summarise(other)["adding"].verdicts["rnn"].sentence

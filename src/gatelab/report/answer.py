@@ -3,6 +3,7 @@ verdicts — nothing in it is written in advance. Each claim carries its evidenc
 
 from __future__ import annotations
 
+from ..diagnostics.witnesses import witness_for
 from ..registry import get_variant, variants
 from .claims import ENDPOINTS, Verdict
 from .markup import Block, Bullets, Figure, Heading, Table, Text, anchor
@@ -25,6 +26,8 @@ def _entry(task: str, v: Verdict, part: TaskSummary, variant: str) -> str:
         "both_solve": "both solve it",
         "no_difference": "no detectable difference",
     }[v.kind]
+    if v.kind == "fails" and witness_for(variant, task) is not None:
+        what += ", though it can represent it (a witness: see the task)"
     grade = GRADE_WORDS.get(v.grade)
     return f"[{task}](#{anchor(task)}): {what}" + (f" — {grade}" if grade else "")
 
