@@ -42,3 +42,42 @@ def test_non_finite_loss_is_recorded_as_diverged_without_an_update():
 def test_train_config_rejects_bad_values(field, value):
     with pytest.raises((ValueError, TypeError), match=field):
         TrainConfig(**{field: value})
+
+
+def test_a_run_stops_at_the_criterion_and_a_run_that_never_meets_it_is_censored():
+    from gatelab.diagnostics.witnesses import witness_for
+    from gatelab.tasks import get_task
+
+    task = get_task("parity", length=8, test_length=16)
+    solved = witness_for("gru", "parity").build(task.input_size, task.output_size)
+    config = TrainConfig(steps=200, learning_rate=1e-9, eval_every=25, eval_size=64, stop_at_criterion=True)
+    result = train(solved, task, config)
+    assert (result.steps_done, result.steps_to_criterion) == (25, 25), "the first evaluation meets it: stop"
+    chance = get_task("parity", length=8, test_length=16)
+    never = train(nn.Sequential(nn.Flatten(0, 0), nn.Linear(2, 2)), chance,
+                  TrainConfig(steps=50, learning_rate=1e-9, eval_every=25, eval_size=64, stop_at_criterion=True))
+    assert never.steps_done == 50 and never.steps_to_criterion is None, "censored at the budget"
+
+
+def test_chrono_initialisation_spreads_time_scales_and_is_a_study_axis():
+    import gatelab
+    from gatelab.config import ModelConfig, RunConfig, TaskConfig
+    from gatelab.study.run import build_run
+
+    layer = gatelab.GRU(3, 500)
+    assert layer.chrono_init_(101, torch.Generator().manual_seed(0))
+    tau = 1.0 / torch.sigmoid(layer.seed_params()["b_z"].detach())          # z: share of the new candidate
+    assert 2.0 <= float(tau.min()) < 5.0 and 90.0 < float(tau.max()) <= 101.0
+    lstm = gatelab.LSTM(3, 500)
+    lstm.chrono_init_(101)
+    b = lstm.seed_params()
+    assert torch.equal(b["b_i"], -b["b_f"]) and float(b["b_f"].detach().min()) >= 0.0
+    assert not gatelab.GRU(3, 4, variant="gru_no_update").chrono_init_(10), "no z: nothing to set"
+    task = TaskConfig("adding", (("length", 40),))
+    default, chrono = (RunConfig(task, ModelConfig(init=i)) for i in ("default", "chrono"))
+    assert default.key != chrono.key and "init" not in default.to_dict()["model"], "old keys stay valid"
+    model, _ = build_run(chrono)
+    scales = 1.0 / torch.sigmoid(model.rnn.seed_params()["b_z"].detach())
+    assert float(scales.max()) > 10.0, "spread over the task's length"
+    with pytest.raises(ValueError, match="init: expected one of"):
+        ModelConfig(init="orthogonal")

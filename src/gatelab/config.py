@@ -33,11 +33,16 @@ class ModelConfig:
     hidden_size: int = field(default=32, metadata={"help": "hidden units H"})
     num_layers: int = field(default=1, metadata={"help": "stacked layers"})
     reset: str = field(default="before", metadata={"help": "where r acts: before (the seed's) or after (cuDNN's)"})
+    init: str = field(default="default", metadata={
+        "help": "gate initialisation: default (PyTorch's uniform; the LSTM's forget bias 1) or chrono (Tallec & "
+                "Ollivier 2018: time scales spread over [1, T])"})
 
     def __post_init__(self) -> None:
         self.cell_options()                                   # the variant and the reset placement, as cells check them
         check_positive_int("hidden_size", self.hidden_size)
         check_positive_int("num_layers", self.num_layers)
+        if self.init not in INITS:
+            raise unknown_name("init", self.init, INITS)
 
     def cell_options(self) -> CellOptions:
         return CellOptions(self.variant, self.reset)
@@ -73,14 +78,27 @@ class RunConfig:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:
+        """The config as plain data. A field added after a run key was first computed is left out while it has
+        its default value, so that the keys of runs stored before it was added stay valid."""
         return {"task": {"name": self.task.name, "sizes": dict(self.task.sizes)},
-                "model": asdict(self.model), "train": asdict(self.train)}
+                "model": config_data(self.model, "model"), "train": config_data(self.train, "train")}
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
         return cls(TaskConfig(data["task"]["name"], tuple(data["task"].get("sizes", {}).items())),
                    strict_config(ModelConfig, data.get("model", {}), "model"),
                    strict_config(TrainConfig, data.get("train", {}), "train"))
+
+
+INITS = ("default", "chrono")
+# Fields added to a config after keys were stored, with the default that older runs had implicitly.
+LATE_FIELDS = {"model": {"init": "default"}, "train": {"stop_at_criterion": False}}
+
+
+def config_data(config, section: str) -> dict:
+    """A model or train config as plain data, late fields at their default left out (see :data:`LATE_FIELDS`)."""
+    late = LATE_FIELDS[section]
+    return {k: v for k, v in asdict(config).items() if not (k in late and v == late[k])}
 
 
 def strict_config(cls, values: dict, section: str):

@@ -9,8 +9,8 @@ import torch
 
 from gatelab.tasks import IGNORE, SequenceTask, get_task, isolates, tasks
 
-ISSUE_BATTERY = ["adding", "copy_memory", "padded_adding", "parity", "mod3", "reset_token", "selective_copy",
-                 "narma10", "mackey_glass", "digits", "charlm"]
+ISSUE_BATTERY = ["adding", "copy_memory", "padded_adding", "parity", "mod3", "s3", "reset_token",
+                 "selective_copy", "narma10", "mackey_glass", "digits", "charlm"]
 
 
 def gen(seed: int = 0) -> torch.Generator:
@@ -50,7 +50,8 @@ def test_contract(name):
             scored = y[y != IGNORE]
             assert scored.numel() > 0 and int(scored.min()) >= 0 and int(scored.max()) < task.output_size
         else:
-            assert y.shape[-1] == task.output_size and torch.isfinite(y).all()
+            scored = y[~torch.isnan(y)]                                       # NaN: read, not scored
+            assert y.shape[-1] == task.output_size and scored.numel() > 0 and torch.isfinite(scored).all()
         if task.readout == "all":
             assert y.shape[:2] == x.shape[:2]
         else:
@@ -65,7 +66,8 @@ def test_seeded_and_streaming(name):
     task = get_task(name)
     g1, g2 = gen(3), gen(3)
     a, b = task.batch(5, g1), task.batch(5, g2)
-    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]), "same seed, same batch"
+    assert (
+        torch.equal(a[0], b[0]) and torch.equal(a[1].nan_to_num(7.0), b[1].nan_to_num(7.0))), "same seed, same batch"
     c = task.batch(5, g1)
     assert not torch.equal(a[0], c[0]), "the next batch of a stream is a new one"
 
@@ -121,11 +123,21 @@ def test_padded_adding_is_adding_once_blanks_are_removed():
         assert torch.isclose((row[:, 0] * row[:, 1]).sum(), target[0])
 
 
-def test_narma10_obeys_its_recurrence():
+def test_narma10_obeys_its_recurrence_and_reads_its_warm_up_unscored():
+    """Labels recomputed independently from the inputs, over the warm-up too (the model reads it); the scored
+    targets are exactly the steps after the warm-up."""
     task = get_task("narma10", length=40, warmup=20)
     x, y = task.batch(4, gen())
-    u, out = x[..., 0].double(), y[..., 0].double()                            # out[t] = y_{t+1}
-    for t in range(10, 40):
+    assert x.shape == (4, 60, 1) and torch.isnan(y[:, :20]).all() and not torch.isnan(y[:, 20:]).any()
+    u = x[..., 0].double()
+    full = torch.zeros(4, 61, dtype=torch.float64)                            # y_0 = 0, then the recurrence
+    for t in range(60):
+        window = full[:, max(0, t - 9):t + 1].sum(1)
+        past = u[:, t - 9] if t >= 9 else torch.zeros(4, dtype=torch.float64)
+        full[:, t + 1] = 0.3 * full[:, t] + 0.05 * full[:, t] * window + 1.5 * past * u[:, t] + 0.1
+    assert torch.allclose(y[:, 20:, 0].double(), full[:, 21:], atol=1e-5)
+    out = y[..., 0].double()
+    for t in range(30, 60):
         window = out[:, t - 10:t].sum(1)                                      # y_{t-9} … y_t
         expected = 0.3 * out[:, t - 1] + 0.05 * out[:, t - 1] * window + 1.5 * u[:, t - 9] * u[:, t] + 0.1
         assert torch.allclose(out[:, t], expected, atol=1e-5)
@@ -134,7 +146,8 @@ def test_narma10_obeys_its_recurrence():
 def test_mackey_glass_targets_are_the_next_input_and_persistence_is_the_trivial_level():
     task = get_task("mackey_glass", length=50, series_length=3000)
     x, y = task.batch(4, gen(), "test")
-    assert torch.equal(x[:, 1:], y[:, :-1])
+    assert x.shape == (4, 70, 1) and torch.isnan(y[:, :20]).all()                # the washout: read, unscored
+    assert torch.equal(x[:, 21:], y[:, 20:-1])
     assert 0 < task.trivial < 1
     test = task.series("test")
     assert math.isclose(task.evaluate(test[:-1, None], test[1:, None]), task.trivial, rel_tol=1e-6)
@@ -176,17 +189,47 @@ def test_narma10_draws_again_the_rows_that_blow_up():
     g = gen(0)
     for _ in range(8):
         x, y = task.batch(32, g)
-        assert torch.isfinite(y).all() and float(y.abs().max()) <= 10
+        scored = y[:, task.warmup:]
+        assert torch.isfinite(scored).all() and float(scored.abs().max()) <= 10
 
 
 def test_mackey_glass_multi_step_targets_and_persistence():
     one = get_task("mackey_glass", length=40, series_length=3000)
     four = get_task("mackey_glass", length=40, series_length=3000, horizon=4)
     x, y = four.batch(3, gen(), "test")
-    assert x.shape == y.shape == (3, 40, 1) and torch.equal(x[:, 4:], y[:, :-4])
+    assert x.shape == y.shape == (3, 60, 1) and torch.equal(x[:, 24:], y[:, 20:-4])
     assert four.trivial > one.trivial, "persistence gets worse further ahead"
 
 
 def test_digits_reference_is_reported_by_the_task():
     assert set(get_task("digits").reference_metrics()) == {"logistic regression on the flat image"}
     assert get_task("parity").reference_metrics() == {}
+
+
+@pytest.mark.parametrize("name", ["narma10", "mackey_glass"])
+def test_the_unscored_steps_really_are_unscored(name):
+    """Any output at the warm-up / washout steps leaves the loss and the metric unchanged."""
+    task = get_task(name)
+    x, y = task.batch(8, gen(), "valid")
+    output = torch.where(torch.isnan(y), 0.0, y) + 0.1 * torch.randn(y.shape, generator=gen(3))
+    wild = output.clone()
+    wild[torch.isnan(y)] = 1e6
+    assert torch.equal(task.loss(output, y), task.loss(wild, y))
+    assert task.evaluate(output, y) == task.evaluate(wild, y)
+    assert torch.isfinite(task.loss(output, y))
+
+
+def test_s3_labels_are_the_running_composition_recomputed_with_permutations():
+    import itertools
+
+    elements = list(itertools.permutations(range(3)))
+    task = get_task("s3", length=12, test_length=48)
+    x, y = task.batch(16, gen(), "test")
+    assert x.shape == (16, 48, 6) and y.shape == (16, 48)
+    for row in range(16):
+        held = (0, 1, 2)                                                     # the identity
+        for t in range(48):
+            g = elements[int(x[row, t].argmax())]
+            held = tuple(g[held[i]] for i in range(3))                       # g ∘ held
+            assert elements.index(held) == int(y[row, t])
+    assert task.length_of("train") == 12

@@ -42,6 +42,9 @@ class Cell(Protocol):
 
     def init_(self, layout: CellLayout, params: CellParams) -> None: ...
 
+    def chrono_init_(self, layout: CellLayout, params: CellParams, t_max: int, generator: torch.Generator) -> bool:
+        ...
+
     def bind_step(self, layout: CellLayout, params: CellParams) -> Step: ...
 
     def bind_gated_step(self, layout: CellLayout, params: CellParams) -> GatedStep: ...
@@ -59,6 +62,18 @@ class _Common:
     def init_(self, layout: CellLayout, params: CellParams) -> None:
         """Extra initialisation after the uniform one (none by default)."""
 
+    def chrono_init_(self, layout: CellLayout, params: CellParams, t_max: int, generator: torch.Generator) -> bool:
+        """Chrono initialisation (Tallec & Ollivier 2018) of the gate that sets the units' time scales; returns
+        whether the cell has such a gate. The default: none."""
+        return False
+
+
+def _chrono_scales(hidden: int, t_max: int, generator: torch.Generator, like: Tensor) -> Tensor:
+    """Time scales τ ~ U[1, T_max − 1] per unit (Tallec & Ollivier 2018, eq. 16)."""
+    low, high = 1.0, max(float(t_max) - 1.0, 1.0 + 1e-6)
+    u = torch.rand(hidden, generator=generator, dtype=torch.float64)
+    return (low + (high - low) * u).to(dtype=like.dtype, device=like.device)
+
 
 class GRUFamilyCell(_Common):
     """Every variant of the gated-unit family (``rnn`` included): state ``(h,)``, blocks z, r (those it has), h."""
@@ -71,6 +86,16 @@ class GRUFamilyCell(_Common):
 
     def reads_h(self, spec: VariantSpec, block: str) -> bool:
         return spec.candidate_reads_h if block == "h" else "h" in spec.gate_inputs
+
+    def chrono_init_(self, layout: CellLayout, params: CellParams, t_max: int, generator: torch.Generator) -> bool:
+        """b_z = −log τ with τ ~ U[1, T_max − 1]: in the seed's convention z is the share of the new candidate,
+        so σ(b_z) ≈ 1/τ keeps a unit's past for about τ steps (Tallec & Ollivier's GRU gate is 1 − z)."""
+        if "z" not in layout.options.spec.gates or params.bias is None:
+            return False
+        with torch.no_grad():
+            b_z = layout.rows(params.bias, layout.blocks, "z")
+            b_z.copy_(-torch.log(_chrono_scales(layout.hidden_size, t_max, generator, b_z)))
+        return True
 
     def gate_names(self, spec: VariantSpec) -> tuple[str, ...]:
         """The gate values a step reports: its learned gates, and r for the MGU (its one gate, serving as both)."""
@@ -117,6 +142,16 @@ class LSTMCell(_Common):
         if params.bias is not None:
             with torch.no_grad():
                 layout.rows(params.bias, layout.blocks, "f").fill_(1.0)
+
+    def chrono_init_(self, layout: CellLayout, params: CellParams, t_max: int, generator: torch.Generator) -> bool:
+        """b_f = log τ and b_i = −b_f with τ ~ U[1, T_max − 1] (Tallec & Ollivier 2018)."""
+        if params.bias is None:
+            return False
+        with torch.no_grad():
+            b_f = layout.rows(params.bias, layout.blocks, "f")
+            b_f.copy_(torch.log(_chrono_scales(layout.hidden_size, t_max, generator, b_f)))
+            layout.rows(params.bias, layout.blocks, "i").copy_(-b_f)
+        return True
 
     def bind_step(self, layout: CellLayout, params: CellParams) -> Step:
         u, sigma, phi = params.weight_hh, layout.sigma, layout.phi

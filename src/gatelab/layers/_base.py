@@ -77,6 +77,18 @@ class RecurrentLayer(nn.Module):
             for d in range(self.num_directions):
                 layout.init_(self.cell_params(k, d))
 
+    def chrono_init_(self, t_max: int, generator: torch.Generator | None = None) -> bool:
+        """Chrono initialisation (Tallec & Ollivier 2018) of every (layer, direction): the gate biases that set
+        the units' time scales drawn so that they spread over [1, ``t_max``] (the GRU family's b_z, the LSTM's
+        b_f and b_i). Returns False (and changes nothing) for a variant without such a gate."""
+        check_positive_int("t_max", t_max)
+        generator = generator or torch.Generator().manual_seed(0)
+        done = False
+        for k, layout in enumerate(self.layouts):
+            for d in range(self.num_directions):
+                done = layout.cell.chrono_init_(layout, self.cell_params(k, d), t_max, generator) or done
+        return done
+
     def cell_params(self, layer: int = 0, direction: int = 0) -> CellParams:
         """The stacked tensors of one (layer, direction)."""
         if not (isinstance(layer, int) and 0 <= layer < self.num_layers):

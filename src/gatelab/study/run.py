@@ -71,6 +71,9 @@ def build_run(config: RunConfig):
     torch.manual_seed(config.train.seed)
     model = SequenceModel(config.model.variant, task.input_size, config.model.hidden_size, task.output_size,
                           num_layers=config.model.num_layers, readout=task.readout, reset=config.model.reset)
+    if config.model.init == "chrono":                        # time scales over [1, T] of the training length
+        length = task.batch(1, torch.Generator().manual_seed(0), "train")[0].shape[1]
+        model.rnn.chrono_init_(length, torch.Generator().manual_seed(config.train.seed))
     return model, task
 
 

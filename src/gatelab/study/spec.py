@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 from .._errors import InputError, bad_argument, unknown_name
-from ..config import ModelConfig, RunConfig, TaskConfig, strict_config
+from ..config import ModelConfig, RunConfig, TaskConfig, config_data, strict_config
 from ..layers import SequenceModel
 from ..registry import get_variant, variants
 from ..train import TrainConfig
@@ -86,7 +86,7 @@ class StudySpec:
         """The spec as plain data, in the shape of a study file (what the store keeps as its spec)."""
         return {"name": self.name, "variants": list(self.variants), "seeds": self.seeds,
                 "match_params": self.match_params, "learning_rates": list(self.learning_rates),
-                "model": asdict(self.model), "train": asdict(self.train),
+                "model": config_data(self.model, "model"), "train": config_data(self.train, "train"),
                 "tasks": [{"name": t.name, **dict(t.sizes)} for t in self.tasks],
                 **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {})}
 
@@ -152,7 +152,10 @@ def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: 
 def matched_hidden_size(variant: str, task: TaskConfig, model: ModelConfig) -> int:
     """The hidden size whose parameter count is closest to the ``gru``'s at ``model.hidden_size``."""
     target = parameter_count("gru", task, model, model.hidden_size)
-    low, high = 1, 8 * model.hidden_size
+    high = model.hidden_size
+    while parameter_count(variant, task, model, high) < target and high < 4096:   # no cap below the target:
+        high *= 2                                                    # min_gru may need many more units than gru
+    low = 1
     while low < high:                                                         # smallest H with count ≥ target
         mid = (low + high) // 2
         if parameter_count(variant, task, model, mid) < target:

@@ -7,18 +7,18 @@ a task.
 """
 
 from .adding import AddingTask, PaddedAddingTask
-from .automata import Mod3Task, ParityTask, ResetTokenTask
+from .automata import Mod3Task, ParityTask, ResetTokenTask, S3Task
 from .base import IGNORE, SPLITS, SequenceTask, TaskFacts, isolates
 from .dynamics import MackeyGlassTask, Narma10Task
 from .memory import CopyMemoryTask, SelectiveCopyTask
 from .real import CharLMTask, DigitsTask
 from .registry import get_task, is_registered, register_task, tasks, unregister_task
 
-for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, ResetTokenTask,
+for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, S3Task, ResetTokenTask,
               SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask):
     register_task(_task)
 
 __all__ = ["IGNORE", "SPLITS", "AddingTask", "CharLMTask", "CopyMemoryTask", "DigitsTask", "MackeyGlassTask",
-           "Mod3Task", "Narma10Task", "PaddedAddingTask", "ParityTask", "ResetTokenTask", "SelectiveCopyTask",
+           "Mod3Task", "Narma10Task", "PaddedAddingTask", "ParityTask", "ResetTokenTask", "S3Task", "SelectiveCopyTask",
            "SequenceTask", "TaskFacts", "get_task", "is_registered", "isolates", "register_task", "tasks",
            "unregister_task"]

@@ -1,7 +1,9 @@
-"""Running computations with a label at every step: parity, sum modulo 3, and parity with a reset symbol."""
+"""Running computations with a label at every step: parity, sum modulo 3, S3 composition, and parity with a reset
+symbol."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -102,3 +104,38 @@ class ResetTokenTask(_RunningTask):
             parity = torch.where(symbols[:, t] == 2, 0, (parity + symbols[:, t]) % 2)
             target[:, t] = parity
         return one_hot(symbols, 3), target
+
+
+_S3 = tuple(itertools.permutations(range(3)))                    # the 6 elements of S3, as tuples p: i ↦ p[i]
+# composition table: _S3_PRODUCT[a][b] = index of (a ∘ b), i.e. i ↦ a[b[i]]
+_S3_PRODUCT = tuple(tuple(_S3.index(tuple(a[b[i]] for i in range(3))) for b in _S3) for a in _S3)
+
+
+@dataclass(frozen=True)
+class S3Task(_RunningTask):
+    """Isolates state tracking under a non-abelian group, where the order of the inputs matters: the running
+    composition of permutations of three objects (S3), labelled at every step.
+
+    Input: one of the 6 permutations, one-hot. Target at every step: g_t ∘ … ∘ g_1 (6 classes; the first symbol
+    alone at t = 1). Unlike parity and mod3, the result depends on the order, so the state must apply each input
+    to what it holds (Merrill et al. 2024 use S5 for the same reason). Trained on ``length``, tested on the
+    longer ``test_length``. Metric: accuracy at every step; chance 1/6; solved at 0.99.
+    """
+
+    name = "s3"
+    input_size = property(lambda self: 6)
+    output_size = property(lambda self: 6)
+    trivial = property(lambda self: 1.0 / 6.0)
+
+    def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
+        g = checked_stream(generator, split)
+        steps = self.length_of(split)
+        symbols = torch.randint(0, 6, (size, steps), generator=g)
+        table = torch.tensor(_S3_PRODUCT)
+        state = symbols[:, 0].clone()
+        target = torch.empty(size, steps, dtype=torch.long)
+        target[:, 0] = state
+        for t in range(1, steps):
+            state = table[symbols[:, t], state]                               # g_t ∘ (what it held)
+            target[:, t] = state
+        return one_hot(symbols, 6), target

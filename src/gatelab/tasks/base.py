@@ -17,7 +17,7 @@ from torch import Tensor
 from .._errors import bad_argument
 
 SPLITS = ("train", "valid", "test")
-IGNORE = -100          # class target of a step that is not scored
+IGNORE = -100          # class target of a step that is not scored; a regression target is unscored where NaN
 
 
 def checked_stream(generator: torch.Generator, split: str) -> torch.Generator:
@@ -102,9 +102,12 @@ class SequenceTask:
 
     # ---- loss and metric from the model's output ----------------------------------------------------------
     def loss(self, output: Tensor, target: Tensor) -> Tensor:
+        """Cross-entropy over scored steps (target ≠ IGNORE), or the MSE over scored targets (not NaN): a
+        washout or warm-up the model reads but is not scored on."""
         if self.kind == "classification":
             return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), ignore_index=IGNORE)
-        return F.mse_loss(output, target)
+        scored = ~torch.isnan(target)
+        return F.mse_loss(output[scored], target[scored])
 
     def evaluate(self, output: Tensor, target: Tensor) -> float:
         """The task's metric of ``output`` against ``target``."""
@@ -114,9 +117,10 @@ class SequenceTask:
         if self.metric in ("cross_entropy", "bits_per_char"):
             value = float(self.loss(output, target))
             return value / math.log(2) if self.metric == "bits_per_char" else value
-        mse = float(F.mse_loss(output, target))
+        scored = ~torch.isnan(target)
+        mse = float(F.mse_loss(output[scored], target[scored]))
         if self.metric == "nrmse":
-            return math.sqrt(mse) / float(target.std())
+            return math.sqrt(mse) / float(target[scored].std())
         return mse
 
 

@@ -19,8 +19,10 @@ class Narma10Task(SequenceTask):
     input.
 
     u_t ~ U[0, 0.5];  y_{t+1} = 0.3 y_t + 0.05 y_t Σ_{i=0}^{9} y_{t−i} + 1.5 u_{t−9} u_t + 0.1 (Atiya & Parlos
-    2000). Input u_t, target y_{t+1} at every step, after a discarded warm-up. Metric: NRMSE (RMSE / std of the
-    target); predicting the mean gives 1; solved below 0.2.
+    2000). Input u_t at every step of a ``warmup`` and the ``length`` steps after it; target y_{t+1} at the
+    ``length`` steps after the warm-up only (the warm-up is read, not scored: every scored target depends only on
+    inputs the model has seen). Metric: NRMSE (RMSE / std of the target); predicting the mean gives 1; solved
+    below 0.2.
     """
 
     name = "narma10"
@@ -50,8 +52,9 @@ class Narma10Task(SequenceTask):
             u[bad] = torch.rand(int(bad.sum()), total, generator=g, dtype=torch.float64) * 0.5
             y[bad] = _narma10(u[bad])
             bad = ~torch.isfinite(y).all(1) | (y.abs().amax(1) > 10)
-        x = u[:, self.warmup:].unsqueeze(-1).float()
-        target = y[:, self.warmup + 1:].unsqueeze(-1).float()
+        x = u.unsqueeze(-1).float()                                             # (B, warmup + length, 1)
+        target = y[:, 1:].unsqueeze(-1).float()
+        target[:, :self.warmup] = math.nan                                     # read, not scored
         return x, target
 
 
@@ -91,7 +94,8 @@ class MackeyGlassTask(SequenceTask):
     ``horizon`` steps ahead.
 
     One series of ``series_length`` samples (deterministic), standardised by its training part, split 70/15/15 in time;
-    a batch is random windows of ``length`` steps from one split; input x_t, target x_{t+horizon} at every step
+    a batch is random windows of ``washout + length`` steps from one split; input x_t, target x_{t+horizon},
+    scored at the ``length`` steps after an unscored ``washout`` (a cold start cannot know the delayed state)
     (``horizon=1``: one-step; larger: multi-step, direct). Metric: NRMSE; the trivial level is persistence
     (x̂_{t+horizon} = x_t) on the test split; solved below a fifth of it.
     """
@@ -102,12 +106,15 @@ class MackeyGlassTask(SequenceTask):
     length: int = 100
     series_length: int = 6000
     horizon: int = 1
+    washout: int = 20
 
     renamed = {"steps": "length", "length": "series_length"}
 
     def __post_init__(self) -> None:
         check_positive_int("length", self.length)
         check_positive_int("horizon", self.horizon)
+        if isinstance(self.washout, bool) or not isinstance(self.washout, int) or self.washout < 0:
+            raise bad_argument("washout", "a non-negative int", self.washout)
         if self.series_length < 10 * self.length:
             raise bad_argument("series_length", f"at least 10·length = {10 * self.length}", self.series_length)
 
@@ -132,7 +139,10 @@ class MackeyGlassTask(SequenceTask):
         g = checked_stream(generator, split)
         series = self.series(split)
         h = self.horizon
-        starts = torch.randint(0, len(series) - self.length - h, (size,), generator=g)
-        index = starts.unsqueeze(1) + torch.arange(self.length + h)
+        steps = self.washout + self.length
+        starts = torch.randint(0, len(series) - steps - h, (size,), generator=g)
+        index = starts.unsqueeze(1) + torch.arange(steps + h)
         windows = series[index].float()
-        return windows[:, :self.length, None], windows[:, h:, None]
+        target = windows[:, h:, None].clone()
+        target[:, :self.washout] = math.nan                                    # the washout: read, not scored
+        return windows[:, :steps, None], target

@@ -40,6 +40,8 @@ class TrainConfig:
         seed: seeds the data stream and the held-out batch (the model's init is seeded by whoever builds it).
         schedule: ``"constant"`` or ``"cosine"`` (decay to 10% of the rate over ``steps``).
         patience: stop after this many evaluations without improvement of the validation metric (0: never).
+        stop_at_criterion: stop at the first evaluation whose validation metric meets the task's criterion (a
+            run that never does runs to ``steps`` and is censored there: ``steps_to_criterion`` stays None).
     """
 
     steps: int = 500
@@ -51,6 +53,7 @@ class TrainConfig:
     seed: int = 0
     schedule: str = "cosine"
     patience: int = 0
+    stop_at_criterion: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_size"):
@@ -63,6 +66,8 @@ class TrainConfig:
             raise bad_argument("schedule", "'constant' or 'cosine'", self.schedule)
         if isinstance(self.patience, bool) or not isinstance(self.patience, int) or self.patience < 0:
             raise bad_argument("patience", "a non-negative int", self.patience)
+        if not isinstance(self.stop_at_criterion, bool):
+            raise bad_argument("stop_at_criterion", "a bool", self.stop_at_criterion, kind=TypeError)
 
 
 @dataclass
@@ -125,6 +130,8 @@ def train(model: nn.Module, task: Task, config: TrainConfig,
             result.eval_loss = eval_loss
             if result.steps_to_criterion is None and task.solved(metric):
                 result.steps_to_criterion = step
+                if config.stop_at_criterion:
+                    break
             if sign * metric < best:
                 best, stale, result.best_metric = sign * metric, 0, metric
             else:
