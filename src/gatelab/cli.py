@@ -126,6 +126,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     console.print("runs: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    from .playground import build_playground
+
+    build_playground(out / "report" / "playground.html", out)   # the report links to it
     index = write_report(out / "runs.sqlite", out / "report")
     console.print(f"report: {index}")
     return 0
@@ -283,6 +286,12 @@ def _cmd_diagnose(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_playground(args: argparse.Namespace) -> int:
+    from .commands.playground import run
+
+    return run(args)
+
+
 def _cmd_forecast(args: argparse.Namespace) -> int:
     from .commands.forecast import run
 
@@ -359,6 +368,14 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--hidden-size", type=int, metavar="N", **cli_option(ForecastSpec, "hidden_size"))
     forecast.add_argument("--out", default="gatelab-forecast", metavar="DIR", help="output folder")
     forecast.set_defaults(run=_cmd_forecast)
+
+    playground = commands.add_parser("playground", help="write the gate playground: move z and r by hand, watch h "
+                                                        "(one offline HTML page)")
+    playground.add_argument("--study", metavar="DIR", help="also replay trained gru units of this study folder")
+    playground.add_argument("--out", default="gatelab-playground.html", metavar="FILE",
+                            help="the page to write (default: gatelab-playground.html)")
+    playground.add_argument("--open", action="store_true", help="open it in the default browser")
+    playground.set_defaults(run=_cmd_playground)
 
     report = commands.add_parser("report", help="rewrite DIR/report from the store in DIR alone (read-only)")
     report.add_argument("dir", metavar="DIR")

@@ -74,6 +74,9 @@ def report_blocks(summary: dict[str, TaskSummary], folder: Path, command: str) -
     if (name := overview(summary, folder)) is not None:
         blocks.append(Figure(name, "overview: share of seeds meeting the criterion, variants by tasks"))
     blocks += answer_blocks(summary, forests)
+    if (folder / "playground.html").exists():
+        blocks.append(Text("Move z and r by hand and watch h, with this study's trained units: "
+                           "[the gate playground](playground.html)."))
     blocks += statistics_blocks(summary)
     if command:
         blocks += [Text("Reproduce with:"), Text(f"`{command}`")]

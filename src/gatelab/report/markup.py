@@ -57,7 +57,7 @@ class Section:
 
 
 Block = Heading | Text | Bullets | Table | Figure | Section
-_LINK = re.compile(r"\[([^\]]+)\]\(#([\w-]+)\)")
+_LINK = re.compile(r"\[([^\]]+)\]\((#[\w-]+|[\w.-]+\.html)\)")
 
 
 def anchor(text: str) -> str:
@@ -66,7 +66,7 @@ def anchor(text: str) -> str:
 
 
 def _inline_html(text: str) -> str:
-    return _LINK.sub(lambda m: f'<a href="#{m.group(2)}">{m.group(1)}</a>', html.escape(text, quote=False))
+    return _LINK.sub(lambda m: f'<a href="{m.group(2)}">{m.group(1)}</a>', html.escape(text, quote=False))
 
 
 def markdown(blocks: list[Block]) -> str:
