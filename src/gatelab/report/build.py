@@ -9,7 +9,6 @@ are rendered from one block list.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from ..store import Store
@@ -18,23 +17,12 @@ from ..study.spec import PrimaryFamily
 from .answer import answer_blocks, statistics_blocks
 from .markup import Block, Bullets, Figure, Heading, Table, Text, html_body, markdown, page
 from .plots import forest, overview, task_figures
-from .stats import Interval
-from .summary import REFERENCE, TaskSummary, comparison_groups, summarise
+from .summary import REFERENCE, TaskSummary, comparison_groups, fmt, interval_text, summarise
 from .why import why, why_blocks
 
 TITLE = "What the update gate and the reset gate did in this study"
 
 
-def _fmt(x: float) -> str:
-    return "—" if not math.isfinite(x) else f"{x:.4g}"
-
-
-def _interval_text(i: Interval) -> str:
-    if i.n == 0:
-        return "—"
-    if i.n == 1:
-        return f"{_fmt(i.mean)} (1 seed)"
-    return f"{_fmt(i.mean)} ± {_fmt((i.high - i.low) / 2)}"
 
 
 def primary_families(spec_text: str | None) -> tuple[PrimaryFamily, ...]:
@@ -50,13 +38,13 @@ def task_blocks(task_name: str, part: TaskSummary, figures: dict[str, str]) -> l
     blocks: list[Block] = [
         Heading(2, task_name),
         Text(f"*{facts.isolates}* Metric: {facts.metric} ({direction} is better); trivial level "
-             f"{_fmt(facts.trivial)}; solved {'≥' if facts.higher_is_better else '<'} {_fmt(facts.solved_at)}."),
+             f"{fmt(facts.trivial)}; solved {'≥' if facts.higher_is_better else '<'} {fmt(facts.solved_at)}."),
     ]
-    blocks += [Text(f"Reference: {name} {_fmt(value)}.") for name, value in part.references.items()]
+    blocks += [Text(f"Reference: {name} {fmt(value)}.") for name, value in part.references.items()]
     blocks.append(Table(("variant", "learning rate", "test (mean ± 95% CI)", "solved", "steps to criterion",
                          "parameters", "s / run", "status", "backend"),
-                        tuple((r.variant, f"{r.learning_rate:g}", _interval_text(r.test), f"{100 * r.success:.0f}%",
-                               _fmt(r.steps_to_criterion), str(r.parameters), f"{r.seconds:.1f}", r.statuses,
+                        tuple((r.variant, f"{r.learning_rate:g}", interval_text(r.test), f"{100 * r.success:.0f}%",
+                               fmt(r.steps_to_criterion), str(r.parameters), f"{r.seconds:.1f}", r.statuses,
                                r.backends) for r in part.rows)))
     blocks.append(Figure(figures[task_name], f"learning curves of {task_name}"))
     sentences = [part.verdicts[v].sentence for _, _, members in comparison_groups(set(part.verdicts))

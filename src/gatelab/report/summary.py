@@ -123,6 +123,20 @@ def _number(value: object) -> float:
     return math.nan if value is None else float(value)
 
 
+def fmt(x: float) -> str:
+    """A number for a sentence or a table cell (— where not finite)."""
+    return "—" if not math.isfinite(x) else f"{x:.4g}"
+
+
+def interval_text(i: Interval) -> str:
+    """``mean ± half-width`` of a 95% interval, or the single value with "(1 seed)"."""
+    if i.n == 0:
+        return "—"
+    if i.n == 1:
+        return f"{fmt(i.mean)} (1 seed)"
+    return f"{fmt(i.mean)} ± {fmt((i.high - i.low) / 2)}"
+
+
 def _best_rate(records: list[RunRecord], higher_is_better: bool) -> list[RunRecord]:
     """The records of the learning rate with the best mean validation metric (all, when there is one rate)."""
     by_rate: dict[float, list[RunRecord]] = defaultdict(list)

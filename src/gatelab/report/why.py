@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..study.record import RunRecord
 from .markup import Block, Figure, Heading, Table, Text
 from .stats import Interval, interval
-from .summary import REFERENCE, TaskSummary
+from .summary import REFERENCE, TaskSummary, fmt, interval_text
 
 SMOOTH_ENOUGH = 0.9           # an exponential smoothing "explains" a unit at this share of its states' variance
 VANISHED = 1e-3               # "its gradient vanishes": reach below this fraction of gru's
@@ -110,14 +110,14 @@ def _sentences(task_name: str, part: TaskSummary, found: Why) -> list[str]:
                                  f"initialisation), against {reference:.2g} for gru — its gradient vanishes "
                                  f"(trained models, geometric mean over {seeds} seeds).")
     if found.clamps and "none" in found.clamps:
-        parts = [f"{k}: {_fmt(v.mean)}" for k, v in found.clamps.items() if k != "none"]
+        parts = [f"{k}: {fmt(v.mean)}" for k, v in found.clamps.items() if k != "none"]
         sentences.append(f"Why, on {task_name}: the trained gru's {part.facts.metric} on 64 test sequences is "
-                         f"{_fmt(found.clamps['none'].mean)}; clamped without retraining — " + ", ".join(parts) + ".")
+                         f"{fmt(found.clamps['none'].mean)}; clamped without retraining — " + ", ".join(parts) + ".")
     fit = found.smoothing.get(REFERENCE)
     if fit is not None and fit.n:
         low, high = (fit.low, fit.high) if fit.n > 1 else (fit.mean, fit.mean)
         head = (f"Why, on {task_name}: an exponential smoothing of the input with gru's own z explains "
-                f"{_interval_text(fit)} of its states' variance")
+                f"{interval_text(fit)} of its states' variance")
         r_zero = part.verdicts.get(R_ZERO)
         r_zero_worse = r_zero is not None and r_zero.direction > 0 and r_zero.grade != "none"
         r_zero_equal = r_zero is not None and r_zero.kind in ("both_solve", "no_difference")
@@ -139,16 +139,6 @@ def _sentences(task_name: str, part: TaskSummary, found: Why) -> list[str]:
     return sentences
 
 
-def _fmt(x: float) -> str:
-    return "—" if not math.isfinite(x) else f"{x:.4g}"
-
-
-def _interval_text(i: Interval) -> str:
-    if i.n == 0:
-        return "—"
-    if i.n == 1:
-        return f"{_fmt(i.mean)} (1 seed)"
-    return f"{_fmt(i.mean)} ± {_fmt((i.high - i.low) / 2)}"
 
 
 def why_blocks(task_name: str, found: Why, plots: dict[str, str]) -> list[Block]:
@@ -167,7 +157,7 @@ def why_blocks(task_name: str, found: Why, plots: dict[str, str]) -> list[Block]
                                   sorted(found.reach.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0])))))
     if found.clamps:
         blocks.append(Table(("gru clamped (no retraining)", *found.clamps),
-                            (("test metric", *(_interval_text(v) for v in found.clamps.values())),)))
+                            (("test metric", *(interval_text(v) for v in found.clamps.values())),)))
     figure("gates", "gru's gates on one test sequence")
     variants = sorted(set(found.spectral_radius) | set(found.time_scales) | set(found.smoothing),
                       key=lambda v: (v != REFERENCE, v))
@@ -175,8 +165,8 @@ def why_blocks(task_name: str, found: Why, plots: dict[str, str]) -> list[Block]
     for v in variants:
         start, trained = found.spectral_radius.get(v, (math.nan, math.nan))
         q = found.time_scales.get(v)
-        rows.append((v, _fmt(start), _fmt(trained), " / ".join(_fmt(x) for x in q) if q else "no such gate",
-                     _interval_text(found.smoothing[v]) if v in found.smoothing else "does not apply"))
+        rows.append((v, fmt(start), fmt(trained), " / ".join(fmt(x) for x in q) if q else "no such gate",
+                     interval_text(found.smoothing[v]) if v in found.smoothing else "does not apply"))
     if rows:
         blocks.append(Table(("variant", "spectral radius of the step Jacobian (median, init)", "(trained)",
                              "time scale τ: quartiles over units (steps)",
