@@ -204,9 +204,26 @@ class RecurrentLayer(nn.Module):
         return text + options_repr(self.options)
 
     # ---- forward --------------------------------------------------------------------------------------------
+    def __prepare_scriptable__(self):
+        """``torch.jit.script`` is refused with the ways that work: its compiler cannot read gatelab's Python-level
+        dispatch (backends chosen per call, keyword-only options, NamedTuple plans)."""
+        raise InputError(f"torch.jit.script: expected a scriptable module, got gatelab.{type(self).__name__}, which "
+                         "dispatches among backends in Python; use torch.jit.trace (it records the 'loop' backend), "
+                         "torch.compile or torch.export instead", "torch.jit.script")
+
     def _run(self, input: Tensor | PackedSequence, state: tuple[Tensor, ...] | None,
              lengths: object) -> tuple[Tensor | PackedSequence, tuple[Tensor, ...]]:
         first = self.cell_params(0, 0).weight_ih
+        device = first.device.type
+        if torch.is_autocast_enabled(device):
+            # As torch's RNNs under autocast: the recurrence runs in the parameters' precision (fp32 state and
+            # accumulations) and returns it; a lower-precision input is cast up.
+            with torch.autocast(device, enabled=False):
+                input = input if isinstance(input, PackedSequence) or not torch.is_tensor(input) \
+                    or not input.is_floating_point() else input.to(first.dtype)
+                state = None if state is None else tuple(s.to(first.dtype) if torch.is_tensor(s) else s
+                                                         for s in state)
+                return self._run(input, state, lengths)
         packed = input if isinstance(input, PackedSequence) else None
         if packed is not None:
             if lengths is not None:

@@ -118,9 +118,18 @@ class GRUCell(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
+    def __prepare_scriptable__(self):
+        raise InputError("torch.jit.script: expected a scriptable module, got gatelab.GRUCell; use torch.jit.trace, "
+                         "torch.compile or torch.export instead", "torch.jit.script")
+
     def forward(self, input: Tensor, h0: Tensor | None = None, *, hx: Tensor | None = None) -> Tensor:
         hx = initial_state_argument(h0, hx)
         params = self.cell_params()
+        device = params.weight_ih.device.type
+        if torch.is_autocast_enabled(device):              # as torch.nn.GRUCell: the step in the parameters' dtype
+            with torch.autocast(device, enabled=False):
+                cast = (lambda t: t.to(params.weight_ih.dtype) if torch.is_tensor(t) and t.is_floating_point() else t)
+                return self.forward(cast(input), cast(hx))
         if not isinstance(input, Tensor) or input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
             got = tuple(input.shape) if isinstance(input, Tensor) else described(type(input).__name__)
             raise bad_argument("input", f"a tensor of shape (B, {self.input_size}) or ({self.input_size},)", got)

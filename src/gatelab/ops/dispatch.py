@@ -44,6 +44,7 @@ class Backend:
     op: SequenceOp
     double_backward: bool
     summary: str
+    transforms: bool = False            # runs under torch.func transforms (vmap, grad, jacrev) and jit tracing
     cells: tuple[str, ...] | None = ANY
     gate_activations: frozenset[str] | None = ANY
     candidate_activations: frozenset[str] | None = ANY
@@ -59,8 +60,9 @@ class Backend:
 
 
 _DECLARED = [
-    Backend("ref", recurrence_ref, True, "readable reference: project x_t and step, under autograd"),
-    Backend("loop", recurrence, True, "input projection hoisted, autograd through a Python loop"),
+    Backend("ref", recurrence_ref, True, "readable reference: project x_t and step, under autograd",
+            transforms=True),
+    Backend("loop", recurrence, True, "input projection hoisted, autograd through a Python loop", transforms=True),
     Backend("fused", time_chunked(fused_gru_recurrence), False,
             "fused in-place step loop with a hand-written backward (GRU family)", cells=("gru",)),
     Backend("fused_lstm", time_chunked(fused_lstm_recurrence), False,
@@ -103,12 +105,17 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
                     dtype: torch.dtype = torch.float32) -> str:
     """The backend that will run: a forced one, else the requested one, else the rule for ``"auto"``.
 
-    The ``"auto"`` rule (measured, see docs/benchmarks.md): h-independent variants solve their linear
+    Under a torch.func transform or ``torch.jit.trace`` ``"auto"`` runs the ``"loop"`` backend (plain autograd
+    ops, which every transform composes with); a forced backend that cannot is refused, naming the ones that can.
+    Otherwise the ``"auto"`` rule (measured, see docs/benchmarks.md): h-independent variants solve their linear
     recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; on CUDA with Triton installed
     the rest of the GRU family runs the Triton kernels (float32, bfloat16, float16); otherwise the GRU family
     and the sigmoid/tanh LSTM run their fused loops; anything else the hoisted autograd loop.
     """
     name = _forced.get() or requested
+    transformed = under_transform()
+    if name == "auto" and transformed:                       # torch.func / jit.trace need plain autograd ops
+        name = "loop"
     if name == "auto":
         linear = "linear" if device.type == "cpu" else "scan"
         triton = device.type == "cuda" and dtype in TRITON_DTYPES and triton_available(device)
@@ -118,9 +125,18 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
     if not backend.applies(layout):
         raise bad_argument("backend", f"a backend that applies to variant {layout.options.variant!r}", name,
                            hint=backend.summary)
+    if transformed and not backend.transforms:
+        raise bad_argument("backend", f"one of {[b.name for b in _DECLARED if b.transforms]} (or 'auto') under "
+                           "torch.func transforms and torch.jit.trace", name,
+                           hint="its hand-written backward is not a composable autograd function")
     if name == "triton":
         _check_triton(device, dtype)
     return name
+
+
+def under_transform() -> bool:
+    """Whether a torch.func transform (vmap, grad, jacrev, …) or torch.jit tracing is running."""
+    return torch.jit.is_tracing() or torch._C._functorch.peek_interpreter_stack() is not None
 
 
 def _check_triton(device: torch.device, dtype: torch.dtype) -> None:
