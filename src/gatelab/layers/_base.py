@@ -16,7 +16,7 @@ from ..cells import CellLayout, CellOptions, CellParams
 from ..cells.layout import PARAM_FIELDS
 from ..ops import resolve_backend, sequence_op
 from ..ops.dispatch import check_backend
-from ._inputs import check_lengths, check_sequence, check_state, length_mask, reverse_in_length
+from ._inputs import check_lengths, check_sequence, check_state, length_mask, reverse_in_length, upcast
 
 TORCH_FIELDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -219,11 +219,7 @@ class RecurrentLayer(nn.Module):
             # As torch's RNNs under autocast: the recurrence runs in the parameters' precision (fp32 state and
             # accumulations) and returns it; a lower-precision input is cast up.
             with torch.autocast(device, enabled=False):
-                input = input if isinstance(input, PackedSequence) or not torch.is_tensor(input) \
-                    or not input.is_floating_point() else input.to(first.dtype)
-                state = None if state is None else tuple(s.to(first.dtype) if torch.is_tensor(s) else s
-                                                         for s in state)
-                return self._run(input, state, lengths)
+                return self._run(upcast(input, first.dtype), upcast(state, first.dtype), lengths)
         packed = input if isinstance(input, PackedSequence) else None
         if packed is not None:
             if lengths is not None:

@@ -92,3 +92,13 @@ def initial_state_argument(h0: object, hx: object) -> object:
     if h0 is not None:
         raise bad_argument("hx", "None when h0 is given (hx is torch's name for h0)", described("a state"))
     return hx
+
+
+def upcast(value: object, dtype: torch.dtype) -> object:
+    """A floating tensor in ``dtype`` (what autocast handed in, back in the parameters' precision); anything else
+    (None, a PackedSequence, a tuple of states) as it is."""
+    if torch.is_tensor(value) and value.is_floating_point():
+        return value.to(dtype)
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(upcast(v, dtype) for v in value)
+    return value

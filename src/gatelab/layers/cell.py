@@ -11,7 +11,7 @@ from ..cells import CellLayout, CellOptions, CellParams, gru_plan, gru_step, gru
 from ..cells.convert import seed_from_torch_gru, torch_gru_from_seed
 from ..cells.layout import PARAM_FIELDS
 from ._base import options_repr
-from ._inputs import check_state, initial_state_argument
+from ._inputs import check_state, initial_state_argument, upcast
 from .gru import check_torch_gru
 
 
@@ -128,8 +128,7 @@ class GRUCell(nn.Module):
         device = params.weight_ih.device.type
         if torch.is_autocast_enabled(device):              # as torch.nn.GRUCell: the step in the parameters' dtype
             with torch.autocast(device, enabled=False):
-                cast = (lambda t: t.to(params.weight_ih.dtype) if torch.is_tensor(t) and t.is_floating_point() else t)
-                return self.forward(cast(input), cast(hx))
+                return self.forward(upcast(input, params.weight_ih.dtype), upcast(hx, params.weight_ih.dtype))
         if not isinstance(input, Tensor) or input.dim() not in (1, 2) or input.shape[-1] != self.input_size:
             got = tuple(input.shape) if isinstance(input, Tensor) else described(type(input).__name__)
             raise bad_argument("input", f"a tensor of shape (B, {self.input_size}) or ({self.input_size},)", got)
