@@ -109,7 +109,7 @@ def statistics_blocks(summary: dict[str, TaskSummary]) -> list[Block]:
         for c in part.comparisons.values():
             if not c.reference_solves:
                 continue
-            name = c.family or "exploratory"
+            name = c.primary_family or "exploratory"
             entry = families.setdefault(name, {"correction": c.correction, "tests": 0, "raw": 0, "kept": 0})
             for endpoint in ENDPOINTS:
                 entry["tests"] += 1

@@ -44,7 +44,7 @@ ENDPOINTS = ("success", "steps", "metric")
 class Comparison:
     """One variant against ``gru`` on one task, with the p-values of its three endpoints after correction.
 
-    ``family``: the declared primary family it belongs to (None: exploratory). ``adjusted``: endpoint → corrected
+    ``primary_family``: the declared primary family it belongs to (None: exploratory). ``adjusted``: endpoint → corrected
     p-value; ``correction``: ``"Holm"`` or ``"Benjamini–Hochberg"``, with ``tests_in_family`` tests."""
 
     task: str
@@ -55,7 +55,7 @@ class Comparison:
     metric: PairedMetricTest
     parameters: int
     parameters_ref: int
-    family: str | None = None
+    primary_family: str | None = None
     adjusted: tuple[tuple[str, float], ...] = ()
     correction: str = ""
     tests_in_family: int = 0
@@ -80,7 +80,7 @@ def _solved(record: RunRecord) -> bool:
 
 
 def compare(task: str, facts: TaskFacts, runs: list[RunRecord], reference: list[RunRecord],
-            family: str | None = None) -> Comparison:
+            primary_family: str | None = None) -> Comparison:
     """The comparison of ``runs`` (one variant's) with ``reference`` (gru's) on ``task``; failed runs (an
     exception, no result) are left out, diverged ones count as not solved."""
     runs = [r for r in runs if r.status in ("ok", "diverged")]
@@ -99,7 +99,7 @@ def compare(task: str, facts: TaskFacts, runs: list[RunRecord], reference: list[
     parameters = max((r.metrics.parameters for r in runs), default=0)
     parameters_ref = max((r.metrics.parameters for r in reference), default=0)
     return Comparison(task, runs[0].variant if runs else "?", facts, success, steps,
-                      paired_metric_test(differences), parameters, parameters_ref, family)
+                      paired_metric_test(differences), parameters, parameters_ref, primary_family)
 
 
 def correct(comparisons: list[Comparison]) -> list[Comparison]:
@@ -109,7 +109,7 @@ def correct(comparisons: list[Comparison]) -> list[Comparison]:
     tested = [c for c in comparisons if c.reference_solves]
     families: dict[str | None, list[int]] = {}
     for i, c in enumerate(tested):
-        families.setdefault(c.family, []).append(i)
+        families.setdefault(c.primary_family, []).append(i)
     adjusted: dict[int, dict[str, float]] = {i: {} for i in range(len(tested))}
     for family, members in families.items():
         method = benjamini_hochberg if family is None else holm
@@ -118,9 +118,9 @@ def correct(comparisons: list[Comparison]) -> list[Comparison]:
                 adjusted[i][endpoint] = p
     out = []
     for i, c in enumerate(tested):
-        members = families[c.family]
+        members = families[c.primary_family]
         out.append(replace(c, adjusted=tuple(adjusted[i].items()),
-                           correction="Benjamini–Hochberg" if c.family is None else "Holm",
+                           correction="Benjamini–Hochberg" if c.primary_family is None else "Holm",
                            tests_in_family=len(members) * len(ENDPOINTS)))
     return out + [c for c in comparisons if not c.reference_solves]
 
