@@ -44,8 +44,8 @@ ENDPOINTS = ("success", "steps", "metric")
 class Comparison:
     """One variant against ``gru`` on one task, with the p-values of its three endpoints after correction.
 
-    ``primary_family``: the declared primary family it belongs to (None: exploratory). ``adjusted``: endpoint → corrected
-    p-value; ``correction``: ``"Holm"`` or ``"Benjamini–Hochberg"``, with ``tests_in_family`` tests."""
+    ``primary_family``: the declared primary family it belongs to (None: exploratory). ``adjusted``: endpoint →
+    corrected p-value; ``correction``: ``"Holm"`` or ``"Benjamini–Hochberg"``, with ``tests_in_family`` tests."""
 
     task: str
     variant: str
