@@ -190,6 +190,14 @@ class RecurrentLayer(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
+    def to_onnx(self, path, lengths: bool = False, opset: int = 17):
+        """Write this layer as an ONNX model (inputs ``input``, ``h0`` [, ``c0``] [, ``lengths``]; outputs
+        ``output``, ``h_n`` [, ``c_n``]) that onnxruntime runs with this layer's outputs, in either reset
+        convention and for every variant; see :mod:`gatelab.layers.onnx_export`."""
+        from .onnx_export import export_onnx
+
+        return export_onnx(self, path, lengths=lengths, opset=opset)
+
     def flatten_parameters(self) -> None:
         """No-op, for drop-in compatibility with ``torch.nn.GRU`` (there is no cuDNN weight buffer)."""
 
