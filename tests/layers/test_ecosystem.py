@@ -11,8 +11,8 @@ each column a variant (and, where it matters, a backend). A regression shows as 
 | a fast backend forced under a transform | refused, naming the backends that compose |
 | ``layer.to_onnx(path)`` | onnxruntime reproduces it, every variant, both placements (tests/layers/test_onnx.py) |
 (``torch.compile`` runs but takes ~30 s to compile a time loop on this machine, ``torch.export`` likewise traces
-the loop: both are left out of the suite for time. ``torch.onnx.export`` of a model *containing* a gatelab layer
-is not supported yet: export the layer with ``to_onnx``.)
+the loop: both are left out of the suite for time. ``torch.onnx.export`` of a model containing a gatelab layer
+runs through torch.export: tests/layers/test_onnx.py, marked slow.)
 """
 
 from __future__ import annotations

@@ -58,3 +58,31 @@ def test_other_activations_export_as_a_scan(tmp_path):
         None, {"input": x.numpy(), "h0": h0.numpy()})
     torch.testing.assert_close(torch.from_numpy(got[0]), layer(x, h0)[0].detach(), atol=1e-5, rtol=1e-5)
     assert "Scan" in {n.op_type for n in onnx.load(str(path)).graph.node}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["gru", "min_gru", "lstm"])
+def test_torch_onnx_export_of_a_model_containing_a_layer(tmp_path, variant):
+    """torch's own exporter (torch.export, then ONNX) on a model with a gatelab layer inside: onnxruntime gives
+    its outputs for the exported shapes (~10 s an export here: three variants, one per backend family)."""
+    pytest.importorskip("onnxscript")
+    import warnings
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = recurrent_layer(variant, 3, 5, batch_first=True)
+            self.head = torch.nn.Linear(5, 2)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0])
+
+    torch.manual_seed(0)
+    model, x = Model().eval(), torch.randn(2, 6, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), str(tmp_path / "model.onnx"), dynamo=True, verbose=False)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+    with torch.no_grad():
+        torch.testing.assert_close(torch.from_numpy(got), model(x), atol=1e-5, rtol=1e-5)
