@@ -19,6 +19,8 @@ def _entry(task: str, v: Verdict, part: TaskSummary, variant: str) -> str:
     what = {
         "fails": f"fails ({s.n - s.k}/{s.n} seeds miss the criterion, gru meets it in {s.k_ref}/{s.n_ref})",
         "succeeds_more": f"meets the criterion more often ({s.k}/{s.n} against {s.k_ref}/{s.n_ref})",
+        "not_reached": f"did not reach the criterion ({s.n - s.k}/{s.n} seeds; gru reached it in {s.k_ref}/{s.n_ref}, "
+                       f"median {_steps(c.steps.median_ref)} steps)",
         "slower": f"slower (median {_steps(c.steps.median)} steps against {_steps(c.steps.median_ref)})",
         "faster": f"faster (median {_steps(c.steps.median)} steps against {_steps(c.steps.median_ref)})",
         "worse_metric": f"worse test {c.facts.metric} ({c.metric.mean:+.3g})",

@@ -10,7 +10,8 @@ numbers always give the same words, and tests assert the words on hand-made numb
 Rules the wording keeps:
 - no comparison on a task the reference does not solve in ≥ 80% of its seeds;
 - "fails" only for "misses the criterion in x/n seeds while gru meets it in y/n", beyond the noise;
-- a variant that gets there later is "slower (median k steps against m)"; when both meet the criterion in every
+- a variant that gets there later is "slower (median k steps against m)", one that mostly never gets there within
+  the budget "did not reach the criterion in x/n seeds" (log-rank evidence); when both meet the criterion in every
   seed and neither is slower, "both solve it" (not "the data cannot tell");
 - a parameter-count gap above 5% is said in the sentence.
 """
@@ -145,6 +146,8 @@ WORDS = {
              "{k_ref}/{n_ref} ({evidence}).",
     "succeeds_more": "{variant} meets the criterion on {task} in {k}/{n} seeds against gru's {k_ref}/{n_ref} "
                      "({evidence}).",
+    "not_reached": "{variant} did not reach the criterion on {task} in {missed}/{n} seeds within the budget, while "
+                   "gru reached it in {k_ref}/{n_ref} (median {median_ref} steps; {evidence}).",
     "slower": "{variant} gets there slower on {task}: median {median} steps to the criterion against gru's "
               "{median_ref} ({k}/{n} and {k_ref}/{n_ref} seeds meet it; {evidence}).",
     "faster": "{variant} gets there faster on {task}: median {median} steps to the criterion against gru's "
@@ -214,7 +217,8 @@ def verdict(c: Comparison) -> Verdict:
     slower = _later(c.steps.median, c.steps.median_ref)
     grade_steps, evidence_steps = _evidence(c, "steps", "log-rank")
     if grade_steps != "none" and slower != 0:
-        return say("slower" if slower > 0 else "faster", grade_steps, slower, evidence_steps)
+        kind = "not_reached" if c.steps.median is None else ("slower" if slower > 0 else "faster")
+        return say(kind, grade_steps, slower, evidence_steps)
     higher_worse = -1 if c.facts.higher_is_better else 1
     grade_metric, evidence_metric = _evidence(c, "metric", "Wilcoxon signed-rank")
     if grade_metric != "none" and c.metric.mean != 0:
