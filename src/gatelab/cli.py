@@ -71,8 +71,16 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     from .study.driver import Interrupted, run_study
     from .study.spec import load_study
 
-    spec = load_study(args.study or args.preset).restricted(args.variants, args.tasks, args.seeds)
     out = Path(args.out)
+    data_tasks = None
+    if args.data is not None:                                 # checked whole before anything is written
+        from .commands.data import data_task
+
+        data_tasks = [data_task(args, out)]
+    elif any(getattr(args, name) is not None for name in ("target", "id", "time", "split", "task_kind")):
+        raise InputError("data: expected --data FILE with --target/--id/--time/--split/--task, got none", "data")
+    preset = args.preset if args.preset is not None else ("data" if data_tasks else "quick")
+    spec = load_study(args.study or preset, tasks=data_tasks).restricted(args.variants, args.tasks, args.seeds)
     console = Console()
     command = "gatelab " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["explain"] else ""
     if args.executor == "ray":
@@ -318,7 +326,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=_cmd_demo)
 
     explain = commands.add_parser("explain", help="run a study of the variants over the task battery, then the report")
-    explain.add_argument("--preset", default="quick", help=" | ".join(presets()) + " (default: quick)")
+    explain.add_argument("--preset", help=" | ".join(presets()) + " (default: quick; data with --data)")
+    explain.add_argument("--data", metavar="FILE", help="your own sequences: a .npz (x (N, T, I), or x (ΣT, I) with "
+                                                        "lengths; y), a long-format .csv/.parquet (--id, --target), "
+                                                        "a .ts file, or uea:NAME for a bundled UEA set")
+    explain.add_argument("--target", metavar="COLUMN", help="--data CSV: the label column")
+    explain.add_argument("--id", metavar="COLUMN", help="--data CSV: the sequence-id column")
+    explain.add_argument("--time", metavar="COLUMN", help="--data CSV: the order of steps within a sequence")
+    explain.add_argument("--split", metavar="COLUMN", help="--data: your split column (train/valid/test)")
+    explain.add_argument("--task", dest="task_kind", choices=["auto", "classification", "regression"],
+                         help="--data: the kind of task (default: auto, from the labels)")
     explain.add_argument("--study", metavar="FILE", help="a study TOML file instead of a preset")
     explain.add_argument("--out", default="gatelab-study", metavar="DIR", help="study folder (default: gatelab-study)")
     explain.add_argument("--workers", type=int, choices=range(1, 65), metavar="N", help="processes (default: cores)")

@@ -14,7 +14,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from ._errors import InputError, check_positive_int, unknown_name
 from .cells.options import CellOptions
 from .tasks import SequenceTask, get_task
-from .tasks.registry import current_sizes
+from .tasks.registry import current_sizes, task_class
 from .train import TrainConfig
 
 
@@ -74,7 +74,12 @@ class RunConfig:
 
     @property
     def key(self) -> str:
-        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        """The hash of the resolved config, without the task's unkeyed sizes (where a data set's copy lies: the
+        same content elsewhere is the same run)."""
+        data = self.to_dict()
+        unkeyed = task_class(self.task.name).unkeyed
+        data["task"]["sizes"] = {k: v for k, v in data["task"]["sizes"].items() if k not in unkeyed}
+        text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence
 
-from .._errors import unknown_name
+from .._errors import bad_argument, described, unknown_name
 from ..registry import get_variant
 from ._base import RecurrentLayer
 from .gru import GRU
@@ -34,6 +35,14 @@ class SequenceModel(nn.Module):
         self.readout = readout
         self.head = nn.Linear(hidden_size, output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor | PackedSequence) -> Tensor:
+        """``x``: (B, T, I), or a PackedSequence of sequences of different lengths (read-out ``"last"``: each
+        sequence's state at its own last step)."""
+        if isinstance(x, PackedSequence):
+            if self.readout != "last":
+                raise bad_argument("x", "a (B, T, I) tensor for read-out 'all'", described("a PackedSequence"))
+            _, final = self.rnn(x)
+            h_n = final[0] if isinstance(final, tuple) else final              # the LSTM's (h_n, c_n)
+            return self.head(h_n[-1])                                          # (B, O)
         output, _ = self.rnn(x)                                               # (B, T, H)
         return self.head(output[:, -1] if self.readout == "last" else output)

@@ -15,6 +15,7 @@ from ..store import Store
 from ..study.record import read_records
 from ..study.spec import PrimaryFamily
 from .answer import answer_blocks, statistics_blocks
+from .claims import REFERENCE_SOLVES
 from .markup import Block, Bullets, Figure, Heading, Table, Text, html_body, markdown, page
 from .plots import forest, overview, task_figures
 from .summary import REFERENCE, TaskSummary, comparison_groups, fmt, interval_text, summarise
@@ -46,6 +47,9 @@ def task_blocks(task_name: str, part: TaskSummary, figures: dict[str, str]) -> l
                         tuple((r.variant, f"{r.learning_rate:g}", interval_text(r.test), f"{100 * r.success:.0f}%",
                                fmt(r.steps_to_criterion), str(r.parameters), f"{r.seconds:.1f}", r.statuses,
                                r.backends) for r in part.rows)))
+    meeting = [r.variant for r in part.rows if r.success >= REFERENCE_SOLVES]
+    blocks.append(Text(f"Meet the criterion in ≥ {REFERENCE_SOLVES:.0%} of their seeds: "
+                       + (", ".join(meeting) if meeting else "no variant") + f" (of {len(part.rows)})."))
     blocks.append(Figure(figures[task_name], f"learning curves of {task_name}"))
     sentences = [part.verdicts[v].sentence for _, _, members in comparison_groups(set(part.verdicts))
                  for v in members]

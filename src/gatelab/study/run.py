@@ -13,6 +13,7 @@ import traceback
 from dataclasses import replace
 
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
 from .._version import __version__
 from ..config import RunConfig
@@ -40,7 +41,7 @@ def execute_run(config_data: dict, study: str) -> RunRecord:
         record = replace(record, task_facts=task.facts())
         x_probe, _ = test_batch(config, task)
         clock = time.perf_counter()
-        initial = diagnose_initial(model, x_probe[:64])                    # before any training step
+        initial = diagnose_initial(model, first(x_probe, 64))              # before any training step
         diagnostics_seconds = time.perf_counter() - clock
         result = train(model, task, config.train)
         metrics = RunMetrics(parameters=sum(p.numel() for p in model.parameters()), steps_done=result.steps_done,
@@ -54,7 +55,7 @@ def execute_run(config_data: dict, study: str) -> RunRecord:
             metrics = replace(metrics, test=value, solved=bool(task.solved(value)) if math.isfinite(value) else False,
                               references=task.reference_metrics())
             clock = time.perf_counter()
-            trained = diagnose(model, task, x[:64], y[:64])
+            trained = diagnose(model, task, first(x, 64), y[:64])
             diagnostics = RunDiagnostics(**initial, **trained,
                                          seconds=diagnostics_seconds + time.perf_counter() - clock)
         record = replace(record, status=result.status, metrics=metrics, diagnostics=diagnostics,
@@ -84,10 +85,18 @@ def test_batch(config: RunConfig, task) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 HEATMAP_UNITS = 32          # gate heatmaps keep the first units of the first test sequence
+PACKED = "diagnostics need sequences of one length; this batch holds several (a PackedSequence)"
+
+
+def first(x, n: int):
+    """The first ``n`` sequences of a batch (a PackedSequence is left whole: the diagnostics say they skip it)."""
+    return x if isinstance(x, PackedSequence) else x[:n]
 
 
 def diagnose_initial(model: SequenceModel, x: torch.Tensor) -> dict:
     """The gradient-flow profile and the step Jacobian's spectral radius of the untrained model."""
+    if isinstance(x, PackedSequence):
+        return {"error_init": PACKED}
     try:
         with torch.enable_grad():
             sensitivity = state_sensitivity(model.rnn, x).tolist()
@@ -104,6 +113,8 @@ def diagnose(model: SequenceModel, task, x: torch.Tensor, y: torch.Tensor) -> di
     and gate heatmaps. A diagnostic that does not apply is absent; one that fails leaves its error message (the
     run itself stands)."""
     out: dict = {}
+    if isinstance(x, PackedSequence):
+        return {"error": PACKED}
     try:
         with torch.enable_grad():
             out["sensitivity"] = state_sensitivity(model.rnn, x).tolist()

@@ -172,8 +172,9 @@ def presets() -> list[str]:
                   if p.name.endswith(".toml"))
 
 
-def load_study(source: str | Path) -> StudySpec:
-    """A preset name (``quick``, ``standard``, ``full``) or the path of a TOML study file."""
+def load_study(source: str | Path, tasks: list[dict] | None = None) -> StudySpec:
+    """A preset name (``quick``, ``standard``, ``full``, ``data``) or the path of a TOML study file; ``tasks``
+    (``[{"name": …, size: …}]``) replaces the file's tasks — how ``--data`` puts a user's data set in."""
     path = Path(source)
     if not path.suffix:
         if str(source) not in presets():
@@ -188,6 +189,8 @@ def load_study(source: str | Path) -> StudySpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise InputError(f"study: expected a TOML study file, got {where} ({error})", "study") from None
+    if tasks is not None:
+        data = {**data, "tasks": tasks}
     try:
         return StudySpec.from_dict(data, default_name=path.stem)
     except InputError as error:

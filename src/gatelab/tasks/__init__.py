@@ -9,16 +9,17 @@ a task.
 from .adding import AddingTask, PaddedAddingTask
 from .automata import Mod3Task, ParityTask, ResetTokenTask, S3Task
 from .base import IGNORE, SPLITS, SequenceTask, TaskFacts, isolates
+from .data_task import DataTask
 from .dynamics import MackeyGlassTask, Narma10Task
 from .memory import CopyMemoryTask, SelectiveCopyTask
 from .real import CharLMTask, DigitsTask
-from .registry import get_task, is_registered, register_task, tasks, unregister_task
+from .registry import get_task, is_registered, register_task, task_class, tasks, unregister_task
 
 for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, S3Task, ResetTokenTask,
-              SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask):
+              SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask, DataTask):
     register_task(_task)
 
 __all__ = ["IGNORE", "SPLITS", "AddingTask", "CharLMTask", "CopyMemoryTask", "DigitsTask", "MackeyGlassTask",
            "Mod3Task", "Narma10Task", "PaddedAddingTask", "ParityTask", "ResetTokenTask", "S3Task", "SelectiveCopyTask",
-           "SequenceTask", "TaskFacts", "get_task", "is_registered", "isolates", "register_task", "tasks",
-           "unregister_task"]
+           "SequenceTask", "TaskFacts", "DataTask", "get_task", "is_registered", "isolates", "register_task",
+           "task_class", "tasks", "unregister_task"]

@@ -60,6 +60,8 @@ class SequenceTask:
     """Base of the battery's tasks (not a task itself)."""
 
     name: ClassVar[str] = ""
+    in_battery: ClassVar[bool] = True        # listed by tasks() and gatelab list (a user's data set is not)
+    unkeyed: ClassVar[tuple[str, ...]] = ()  # sizes that locate the task but do not change it: not in run keys
     # Sizes renamed since older study files were written: old name → current name (read with a FutureWarning).
     renamed: ClassVar[dict[str, str]] = {"steps": "length", "test_steps": "test_length"}
     kind: ClassVar[Literal["regression", "classification"]] = "regression"

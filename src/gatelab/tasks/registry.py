@@ -31,8 +31,13 @@ def unregister_task(name: str) -> type[SequenceTask]:
 
 
 def tasks() -> list[str]:
-    """Names of the registered tasks, in declaration order."""
-    return list(_TASKS)
+    """Names of the battery's registered tasks, in declaration order (a user's data task is not listed)."""
+    return [name for name, cls in _TASKS.items() if cls.in_battery]
+
+
+def task_class(name: str) -> type[SequenceTask]:
+    """The class registered under ``name``."""
+    return _task_class(name)
 
 
 def is_registered(name: str) -> bool:
