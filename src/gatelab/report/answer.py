@@ -76,8 +76,10 @@ def conclusion(title: str, members: tuple[str, ...], summary: dict[str, TaskSumm
         parts.append("worse than gru beyond the noise, after correction: " + "; ".join(worse))
     if better := listed("clear", -1):
         parts.append("better than gru beyond the noise, after correction: " + "; ".join(better))
-    if hints := listed("suggestive", 1) + listed("suggestive", -1):
-        parts.append("suggestive only (uncorrected): " + "; ".join(hints))
+    if hints := listed("suggestive", 1):
+        parts.append("worse than gru, suggestive only (uncorrected): " + "; ".join(hints))
+    if hints := listed("suggestive", -1):
+        parts.append("better than gru, suggestive only (uncorrected): " + "; ".join(hints))
     if not parts:
         seeds = min(p.comparisons[m].success.n for p in summary.values() for m in members if m in p.comparisons)
         return (f"{title}: on the {len(compared)} task(s) gru solves ({', '.join(compared)}), no variant of this "
