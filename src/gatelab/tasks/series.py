@@ -173,8 +173,8 @@ def load_csv(path: str | Path, target: str, time: str | None = None, id_column: 
                                    "interpolate|ffill|zero to fill them")
             v = pd.Series(v, index=index).reindex(grid).to_numpy()
             notes.append(f"{label}: {lost} missing period(s) at frequency {frequency} filled ({fill})")
-        stamps = tuple(str(g.date()) if g == g.normalize() else str(g) for g in grid)
-        out.append(_filled(where, label, target, v, stamps, frequency, fill, None if lost else line[rows], notes,
+        grid_stamps = tuple(str(g.date()) if g == g.normalize() else str(g) for g in grid)
+        out.append(_filled(where, label, target, v, grid_stamps, frequency, fill, None if lost else line[rows], notes,
                            extra=lost))
     notes += [f"series {s.id!r} is constant ({s.values[0]:g}): models that cannot fit it are reported as failed"
               for s in out if constant(s)]
