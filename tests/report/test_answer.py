@@ -76,10 +76,10 @@ def test_the_answer_says_the_opposite_when_the_numbers_do(tmp_path):
               for name, page in pages.items()}
     assert "Removing z or the carry: Worse than gru beyond the noise, after correction: gru_no_update on adding" \
         in answer["effect"]
-    assert "Removing r: on the 1 task(s) gru solves (adding), no variant of this group differs" in answer["effect"]
+    assert "Removing r: on the 1 task(s) compared (adding), no variant of this group differs" in answer["effect"]
     assert "Removing r: Worse than gru beyond the noise, after correction: gru_no_reset on adding" \
         in answer["opposite"]
-    assert "Removing z or the carry: on the 1 task(s) gru solves (adding), no variant" in answer["opposite"]
+    assert "Removing z or the carry: on the 1 task(s) compared (adding), no variant" in answer["opposite"]
     assert "[adding](#adding): fails (10/10 seeds miss the criterion" in answer["effect"]
 
 
@@ -150,3 +150,16 @@ def test_a_failure_cites_the_witness_that_the_variant_can_represent_the_task():
     assert "so it did not learn it in 10 of 10 seeds" in v.sentence
     other = study({("adding", "gru"): (10, 100, 0), ("adding", "rnn"): (0, None, 0)})
     assert "witness" not in summarise(other)["adding"].verdicts["rnn"].sentence
+
+
+def test_a_users_data_set_is_compared_even_where_gru_misses_the_baseline():
+    """A user's task has no criterion chosen in advance (its criterion is a baseline to beat): compare anyway."""
+    data = TaskFacts("data", "classification", "accuracy", True, 0.1, 0.97, "Isolates nothing chosen in advance.",
+                     compare_unsolved=True)
+    records = [run("gru", s, data, s < 2, 50) for s in range(10)]
+    records += [run("gru_no_update", s, data, False, None, test=0.5 + 0.001 * s) for s in range(10)]
+    v = summarise(records)["data"].verdicts["gru_no_update"]
+    assert v.kind != "unsolved" and v.direction == 1
+    battery = summarise([run("gru", s, PARITY, s < 2, 50) for s in range(10)]
+                        + [run("gru_no_update", s, PARITY, False, None) for s in range(10)])
+    assert battery["parity"].verdicts["gru_no_update"].kind == "unsolved"

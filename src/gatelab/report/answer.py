@@ -82,7 +82,7 @@ def conclusion(title: str, members: tuple[str, ...], summary: dict[str, TaskSumm
         parts.append("better than gru, suggestive only (uncorrected): " + "; ".join(hints))
     if not parts:
         seeds = min(p.comparisons[m].success.n for p in summary.values() for m in members if m in p.comparisons)
-        return (f"{title}: on the {len(compared)} task(s) gru solves ({', '.join(compared)}), no variant of this "
+        return (f"{title}: on the {len(compared)} task(s) compared ({', '.join(compared)}), no variant of this "
                 f"group differs detectably from gru (at least {seeds} seeds each) — which does not show that they "
                 "are equal.")
     return f"{title}: " + ". ".join(p[0].upper() + p[1:] for p in parts) + "."

@@ -51,8 +51,8 @@ def task_blocks(task_name: str, part: TaskSummary, figures: dict[str, str]) -> l
     blocks.append(Text(f"Meet the criterion in ≥ {REFERENCE_SOLVES:.0%} of their seeds: "
                        + (", ".join(meeting) if meeting else "no variant") + f" (of {len(part.rows)})."))
     blocks.append(Figure(figures[task_name], f"learning curves of {task_name}"))
-    sentences = [part.verdicts[v].sentence for _, _, members in comparison_groups(set(part.verdicts))
-                 for v in members]
+    sentences = list(dict.fromkeys(part.verdicts[v].sentence for _, _, members in
+                                   comparison_groups(set(part.verdicts)) for v in members))   # "unsolved" once
     if sentences:
         blocks.append(Bullets(tuple(sentences)))
     return blocks

@@ -41,6 +41,8 @@ class TaskFacts:
         trivial: the metric of the best memoryless predictor (chance level).
         solved_at: the pass criterion (below it, or at least it when higher is better).
         isolates: the one sentence saying what the task isolates.
+        compare_unsolved: compare variants even where the reference misses the criterion — for a user's data,
+            whose criterion is a baseline to beat, not a level at which the task is solved.
     """
 
     name: str
@@ -50,6 +52,7 @@ class TaskFacts:
     trivial: float
     solved_at: float
     isolates: str
+    compare_unsolved: bool = False
 
     def solved(self, value: float) -> bool:
         return value >= self.solved_at if self.higher_is_better else value < self.solved_at
@@ -61,6 +64,7 @@ class SequenceTask:
 
     name: ClassVar[str] = ""
     in_battery: ClassVar[bool] = True        # listed by tasks() and gatelab list (a user's data set is not)
+    compare_unsolved: ClassVar[bool] = False  # see TaskFacts.compare_unsolved
     unkeyed: ClassVar[tuple[str, ...]] = ()  # sizes that locate the task but do not change it: not in run keys
     # Sizes renamed since older study files were written: old name → current name (read with a FutureWarning).
     renamed: ClassVar[dict[str, str]] = {"steps": "length", "test_steps": "test_length"}
@@ -100,7 +104,7 @@ class SequenceTask:
     def facts(self) -> TaskFacts:
         """The task's facts as plain data, for run records."""
         return TaskFacts(self.name, self.kind, self.metric, self.higher_is_better, float(self.trivial),
-                         float(self.solved_at), isolates(self))
+                         float(self.solved_at), isolates(self), self.compare_unsolved)
 
     # ---- loss and metric from the model's output ----------------------------------------------------------
     def loss(self, output: Tensor, target: Tensor) -> Tensor:

@@ -46,6 +46,7 @@ class DataTask(SequenceTask):
     seed: int = 0                    # the split's seed
     unkeyed: ClassVar[tuple[str, ...]] = ("store",)
     in_battery: ClassVar[bool] = False
+    compare_unsolved: ClassVar[bool] = True      # no criterion chosen in advance: compare on the metric
 
     def __post_init__(self) -> None:
         if not self.store or not self.digest:
