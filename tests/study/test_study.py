@@ -219,3 +219,19 @@ def test_diagnose_rebuilds_a_stored_run_exactly_and_writes_its_plots(tmp_path, c
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "KEY: expected the prefix of exactly one run key" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_primary_comparisons_get_more_seeds_where_declared():
+    from gatelab.study.spec import PrimaryFamily
+
+    spec = StudySpec("more", ("gru", "gru_no_update", "rnn"), (TaskConfig("parity"), TaskConfig("adding")), seeds=2,
+                     primary=(PrimaryFamily("z", ("gru_no_update",), ("adding",)),), primary_seeds=5,
+                     match_params=False)
+    counts = {}
+    for run in spec.runs():
+        counts[(run.task.name, run.model.variant)] = counts.get((run.task.name, run.model.variant), 0) + 1
+    assert counts == {("parity", "gru"): 2, ("parity", "gru_no_update"): 2, ("parity", "rnn"): 2,
+                      ("adding", "gru"): 5, ("adding", "gru_no_update"): 5, ("adding", "rnn"): 2}
+    assert StudySpec.from_dict(spec.to_dict()) == spec, "the study-file format keeps it"
+    with pytest.raises(ValueError, match="primary_seeds: expected a positive int"):
+        StudySpec("bad", ("gru",), (TaskConfig("parity"),), primary_seeds=0)

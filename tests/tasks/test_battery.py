@@ -26,6 +26,8 @@ def test_unknown_task_and_unknown_size_are_named():
         get_task("parit")
     with pytest.raises(ValueError, match="parity size: expected one of .*got 'lenght'.*did you mean 'length'"):
         get_task("parity", lenght=10)
+    with pytest.raises(ValueError, match=r"parity size: expected one of \['length', 'test_length'\], got 'readout'"):
+        get_task("parity", readout="all")                                # a class attribute is not a size
 
 
 def test_old_size_names_are_read_with_a_warning():

@@ -13,7 +13,8 @@ from ..layers import SequenceModel
 from ..registry import get_variant, variants
 from ..train import TrainConfig
 
-STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks", "primary")
+STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks", "primary",
+              "primary_seeds")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class StudySpec:
         variants: the variants compared (``gru`` is the reference of every paired comparison).
         tasks: the tasks, with their sizes.
         seeds: seeds per (variant, task); run i uses seed i.
+        primary_seeds: seeds for the declared primary comparisons (their variants and gru on their tasks), when
+            more than ``seeds`` — where the answer needs its power; None: ``seeds`` everywhere.
         model: hidden size, layers and reset placement of the ``gru`` (others follow, see ``match_params``).
         train: the training config of every run (its seed is replaced per run).
         match_params: choose each variant's hidden size so that its parameter count is closest to the ``gru``'s
@@ -66,6 +69,7 @@ class StudySpec:
     match_params: bool = True
     learning_rates: tuple[float, ...] = ()
     primary: tuple[PrimaryFamily, ...] = ()
+    primary_seeds: int | None = None
 
     def __post_init__(self) -> None:
         for v in self.variants:
@@ -80,6 +84,9 @@ class StudySpec:
                     raise unknown_name(f"primary {family.name!r} task", t, sorted(names))
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise bad_argument("seeds", "a positive int", self.seeds)
+        if self.primary_seeds is not None and (isinstance(self.primary_seeds, bool) or not isinstance(
+                self.primary_seeds, int) or self.primary_seeds < 1):
+            raise bad_argument("primary_seeds", "a positive int", self.primary_seeds)
 
     # ---- the study-file format: written and read here only ----------------------------------------------
     def to_dict(self) -> dict:
@@ -88,7 +95,8 @@ class StudySpec:
                 "match_params": self.match_params, "learning_rates": list(self.learning_rates),
                 "model": config_data(self.model, "model"), "train": config_data(self.train, "train"),
                 "tasks": [{"name": t.name, **dict(t.sizes)} for t in self.tasks],
-                **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {})}
+                **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {}),
+                **({"primary_seeds": self.primary_seeds} if self.primary_seeds is not None else {})}
 
     @classmethod
     def from_dict(cls, data: dict, default_name: str = "study") -> StudySpec:
@@ -106,15 +114,17 @@ class StudySpec:
         chosen = variants() if chosen == "all" else chosen
         return cls(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
                    data.get("match_params", True), tuple(data.get("learning_rates", ())),
-                   tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())))
+                   tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())), data.get("primary_seeds"))
 
     def runs(self) -> list[RunConfig]:
         """Every run of the study, ``gru`` first within each (task, seed) so paired comparisons fill early."""
         ordered = sorted(self.variants, key=lambda v: v != "gru")
         runs = []
         for task in self.tasks:
-            for seed in range(self.seeds):
+            for seed in range(max(self.seeds, self.primary_seeds or 0)):
                 for variant in ordered:
+                    if seed >= self.seeds and not self.primary_run(task.name, variant):
+                        continue
                     hidden = self.model.hidden_size
                     if self.match_params and variant != "gru":
                         hidden = matched_hidden_size(variant, task, self.model)
@@ -122,6 +132,10 @@ class StudySpec:
                     for rate in self.learning_rates or (self.train.learning_rate,):
                         runs.append(RunConfig(task, model, replace(self.train, seed=seed, learning_rate=rate)))
         return runs
+
+    def primary_run(self, task: str, variant: str) -> bool:
+        """Whether (task, variant) takes part in a primary comparison (gru does, on a primary family's task)."""
+        return any(f.contains(task, variant) or (variant == "gru" and task in f.tasks) for f in self.primary)
 
     def restricted(self, variants: list[str] | None = None, tasks: list[str] | None = None,
                    seeds: int | None = None) -> StudySpec:

@@ -7,6 +7,7 @@ Mackey–Glass series' ``length`` → ``series_length``) are still read, with a 
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 from .._errors import bad_argument, unknown_name
@@ -55,7 +56,7 @@ def current_sizes(name: str, sizes: dict[str, object]) -> dict[str, object]:
     """``sizes`` of task ``name`` in today's field names (a dict using a renamed field is read in the old
     spelling, with a FutureWarning); an unknown size is an error listing the close matches."""
     cls = _task_class(name)
-    fields = set(cls.__dataclass_fields__)
+    fields = {f.name for f in dataclasses.fields(cls)}                   # the sizes (ClassVars are not)
     old = {k for k in sizes if k not in fields and k in cls.renamed}
     if old:
         warnings.warn(f"task {name!r}: the size(s) {sorted(old)} were renamed "
