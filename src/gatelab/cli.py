@@ -22,7 +22,7 @@ FLAGS = {
     "season_length": "--season-length", "seeds": "--seeds", "sizes": "--sizes", "study": "--study",
     "target": "--target", "task": "--task", "tasks": "--tasks", "time": "--time", "train_steps": "--train-steps",
     "variant": "--variants", "variants": "--variants", "workers": "--workers", "file": "FILE", "dir": "DIR",
-    "key": "KEY", "source": "DIR|CHECKPOINT", "checkpoint": "CHECKPOINT",
+    "key": "KEY", "source": "DIR|CHECKPOINT", "checkpoint": "CHECKPOINT", "data": "--data",
 }
 
 
