@@ -25,6 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from .._errors import InputError, bad_argument
 from .activations import CANDIDATE_ACTIVATIONS, GATE_ACTIVATIONS, Activation
 from .interface import Cell, cell_of
 from .options import CellOptions
@@ -125,6 +126,22 @@ class CellLayout:
         if params.bias_hh is not None:
             views["b_hh"] = params.bias_hh
         return views
+
+    def grad_views(self, params: CellParams) -> dict[str, Tensor]:
+        """Seed-named views of the parameters' ``.grad`` (an InputError before any backward pass)."""
+        if any(p is not None and p.grad is None for p in params):
+            raise InputError("seed_grads: expected gradients on every parameter, got none yet (call backward)",
+                             "self")
+        return self.seed_views(CellParams(*(None if p is None else p.grad for p in params)))
+
+    def load_seed_(self, params: CellParams, seed: dict[str, Tensor]) -> None:
+        """Copy seed-named tensors into the stacked ones; the names must be exactly this layout's blocks."""
+        views = self.seed_views(params)
+        if set(seed) != set(views):
+            raise bad_argument("weights", f"the blocks {sorted(views)}", sorted(seed))
+        with torch.no_grad():
+            for name, view in views.items():
+                view.copy_(seed[name])
 
     # ---- what the time loop needs ---------------------------------------------------------------------------
     def input_bias(self, params: CellParams) -> Tensor | None:

@@ -10,7 +10,7 @@ from pathlib import Path
 def data_task(args: argparse.Namespace, out: Path) -> dict:
     """Load and check ``--data`` (an InputError names file, column and row; nothing is written before), save its
     normalised copy in ``out`` and return the study-file task that points to it."""
-    from ..tasks.data import load_bundled, load_data, save_normalised
+    from ..tasks.user_data import load_bundled, load_data, save_normalised
 
     source = args.data
     if source.startswith("uea:"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -109,19 +110,10 @@ class RecurrentLayer(nn.Module):
 
     def seed_grads(self, layer: int = 0, direction: int = 0) -> dict[str, Tensor]:
         """Seed-named views of the parameters' ``.grad`` (after a backward pass)."""
-        params = self.cell_params(layer, direction)
-        if any(p is not None and p.grad is None for p in params):
-            raise InputError("seed_grads: expected gradients on every parameter, got none yet (call backward)", "self")
-        grads = CellParams(*(None if p is None else p.grad for p in params))
-        return self.layouts[layer].seed_views(grads)
+        return self.layouts[layer].grad_views(self.cell_params(layer, direction))
 
     def _load_seed(self, seed: dict[str, Tensor], layer: int, direction: int) -> None:
-        views = self.seed_params(layer, direction)
-        if set(seed) != set(views):
-            raise bad_argument("weights", f"the blocks {sorted(views)}", sorted(seed))
-        with torch.no_grad():
-            for name, view in views.items():
-                view.copy_(seed[name])
+        self.layouts[layer].load_seed_(self.cell_params(layer, direction), seed)
 
     def _copy_from_torch(self, module: nn.RNNBase, to_seed) -> None:
         """Load every (layer, direction) of a ``torch.nn`` recurrent module through a seed converter."""
@@ -171,22 +163,16 @@ class RecurrentLayer(nn.Module):
         mine = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix) and "." not in
                 k[len(prefix):]}
         if self._is_torch_layout(set(mine), local_metadata.get("version")):
-            kind = self._torch_class.__name__
-            try:
-                self._check_torch_equivalent()
-            except InputError as error:
-                raise InputError(f"state_dict: expected a gatelab {type(self).__name__} state dict, got a "
-                                 f"torch.nn.{kind} one (keys {', '.join(sorted(mine)[:4])}, …) that this layer "
-                                 f"cannot compute ({error}); convert exactly with gatelab.{type(self).__name__}"
-                                 f".from_torch(module), or load it into a layer with variant='gru', reset='after'",
-                                 "state_dict") from None
-            module = self._torch_class(**self._torch_arguments())
-            module.load_state_dict(mine, strict=True)
-            converted = copy.deepcopy(self)
-            converted._copy_from_torch(module, type(self)._seed_from_torch)
-            for key in mine:
-                del state_dict[prefix + key]
-            state_dict.update({prefix + k: v for k, v in converted.state_dict().items()})
+
+            def convert(torch_state: dict) -> dict:
+                module = self._torch_class(**self._torch_arguments())
+                module.load_state_dict(torch_state, strict=True)
+                converted = copy.deepcopy(self)
+                converted._copy_from_torch(module, type(self)._seed_from_torch)
+                return converted.state_dict()
+
+            swap_in_torch_state(state_dict, prefix, mine, type(self).__name__, self._torch_class.__name__,
+                                self._check_torch_equivalent, convert)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
@@ -213,11 +199,7 @@ class RecurrentLayer(nn.Module):
 
     # ---- forward --------------------------------------------------------------------------------------------
     def __prepare_scriptable__(self):
-        """``torch.jit.script`` is refused with the ways that work: its compiler cannot read gatelab's Python-level
-        dispatch (backends chosen per call, keyword-only options, NamedTuple plans)."""
-        raise InputError(f"torch.jit.script: expected a scriptable module, got gatelab.{type(self).__name__}, which "
-                         "dispatches among backends in Python; use torch.jit.trace (it records the 'loop' backend), "
-                         "torch.compile or torch.export instead", "torch.jit.script")
+        raise not_scriptable(self)
 
     def _run(self, input: Tensor | PackedSequence, state: tuple[Tensor, ...] | None,
              lengths: object) -> tuple[Tensor | PackedSequence, tuple[Tensor, ...]]:
@@ -300,3 +282,29 @@ def options_repr(o: CellOptions) -> str:
     if o.candidate_activation != o.spec.candidate_activation:
         text += f", candidate_activation={o.candidate_activation!r}"
     return text
+
+
+def not_scriptable(module: nn.Module) -> InputError:
+    """``torch.jit.script`` is refused with the ways that work: its compiler cannot read gatelab's Python-level
+    dispatch (backends chosen per call, keyword-only options, NamedTuple plans)."""
+    return InputError(f"torch.jit.script: expected a scriptable module, got gatelab.{type(module).__name__}, which "
+                      "dispatches among backends in Python; use torch.jit.trace (it records the 'loop' backend), "
+                      "torch.compile or torch.export instead", "torch.jit.script")
+
+
+def swap_in_torch_state(state_dict: dict, prefix: str, mine: dict, owner: str, torch_name: str,
+                        check: Callable[[], None], convert: Callable[[dict], dict]) -> None:
+    """Replace a ``torch.nn`` state dict's entries under ``prefix`` (``mine``, relative names) by their exact
+    gatelab conversion ``convert(mine)``; refuse it, naming ``from_torch``, when ``check`` says the module cannot
+    compute what the torch one does — loading torch's tensors under gatelab's names would silently give another
+    model (rows in another order, z flipped)."""
+    try:
+        check()
+    except InputError as error:
+        raise InputError(f"state_dict: expected a gatelab {owner} state dict, got a torch.nn.{torch_name} one (keys "
+                         f"{', '.join(sorted(mine)[:4])}, …) that it cannot compute ({error}); convert exactly with "
+                         f"gatelab.{owner}.from_torch(module) (reset='after')", "state_dict") from None
+    converted = convert(mine)
+    for key in mine:
+        del state_dict[prefix + key]
+    state_dict.update({prefix + k: v for k, v in converted.items()})

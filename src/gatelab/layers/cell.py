@@ -6,11 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .._errors import InputError, bad_argument, check_positive_int, described
+from .._errors import bad_argument, check_positive_int, described
 from ..cells import CellLayout, CellOptions, CellParams, gru_plan, gru_step, gru_step_weights
 from ..cells.convert import seed_from_torch_gru, torch_gru_from_seed
 from ..cells.layout import PARAM_FIELDS
-from ._base import options_repr
+from ._base import not_scriptable, options_repr, swap_in_torch_state
 from ._inputs import check_state, initial_state_argument, upcast
 from .gru import check_torch_gru
 
@@ -62,11 +62,7 @@ class GRUCell(nn.Module):
 
     def seed_grads(self) -> dict[str, Tensor]:
         """Seed-named views of the parameters' ``.grad`` (after a backward pass)."""
-        params = self.cell_params()
-        if any(p is not None and p.grad is None for p in params):
-            raise InputError("seed_grads: expected gradients on every parameter, got none yet (call backward)",
-                             "self")
-        return self.layout.seed_views(CellParams(*(None if p is None else p.grad for p in params)))
+        return self.layout.grad_views(self.cell_params())
 
     # ---- conversion -----------------------------------------------------------------------------------------
     @classmethod
@@ -76,7 +72,8 @@ class GRUCell(nn.Module):
             raise bad_argument("module", "a torch.nn.GRUCell", described(type(module).__name__), kind=TypeError)
         cell = cls(module.input_size, module.hidden_size, module.bias, reset="after", device=module.weight_ih.device,
                    dtype=module.weight_ih.dtype)
-        cell._load_seed(seed_from_torch_gru(module.weight_ih, module.weight_hh, module.bias_ih, module.bias_hh))
+        cell.layout.load_seed_(cell.cell_params(), seed_from_torch_gru(module.weight_ih, module.weight_hh,
+                                                                        module.bias_ih, module.bias_hh))
         return cell
 
     def to_torch(self) -> nn.GRUCell:
@@ -91,36 +88,25 @@ class GRUCell(nn.Module):
                     getattr(module, name).copy_(value)
         return module
 
-    def _load_seed(self, seed: dict[str, Tensor]) -> None:
-        views = self.seed_params()
-        with torch.no_grad():
-            for name, view in views.items():
-                view.copy_(seed[name])
-
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs) -> None:
         """A ``torch.nn.GRUCell`` state dict (``bias_ih``, or metadata version 1) is converted exactly where this
         cell computes what torch's does, and refused otherwise — never loaded under the wrong names."""
         mine = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
         if "bias_ih" in mine or (local_metadata.get("version") == 1 and "bias" not in mine):
-            try:
-                check_torch_gru(self.options)
-            except InputError as error:
-                raise InputError(f"state_dict: expected a gatelab GRUCell state dict, got a torch.nn.GRUCell one "
-                                 f"that this cell cannot compute ({error}); convert exactly with "
-                                 "gatelab.GRUCell.from_torch(module)", "state_dict") from None
-            torch_cell = nn.GRUCell(self.input_size, self.hidden_size, self.layout.bias)
-            torch_cell.load_state_dict(mine, strict=True)
-            converted = GRUCell.from_torch(torch_cell)
-            for key in mine:
-                del state_dict[prefix + key]
-            state_dict.update({prefix + k: v for k, v in converted.state_dict().items()})
+
+            def convert(torch_state: dict) -> dict:
+                torch_cell = nn.GRUCell(self.input_size, self.hidden_size, self.layout.bias)
+                torch_cell.load_state_dict(torch_state, strict=True)
+                return GRUCell.from_torch(torch_cell).state_dict()
+
+            swap_in_torch_state(state_dict, prefix, mine, "GRUCell", "GRUCell",
+                                lambda: check_torch_gru(self.options), convert)
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 
     def __prepare_scriptable__(self):
-        raise InputError("torch.jit.script: expected a scriptable module, got gatelab.GRUCell; use torch.jit.trace, "
-                         "torch.compile or torch.export instead", "torch.jit.script")
+        raise not_scriptable(self)
 
     def forward(self, input: Tensor, h0: Tensor | None = None, *, hx: Tensor | None = None) -> Tensor:
         hx = initial_state_argument(h0, hx)

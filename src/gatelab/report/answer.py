@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..diagnostics.witnesses import witness_for
 from ..registry import get_variant, variants
-from .claims import ENDPOINTS, Verdict
+from .claims import ENDPOINTS, Verdict, fmt_steps
 from .markup import Block, Bullets, Figure, Heading, Table, Text, anchor
 from .stats import ALPHA
 from .summary import TaskSummary, comparison_groups, summary_of
@@ -20,9 +20,9 @@ def _entry(task: str, v: Verdict, part: TaskSummary, variant: str) -> str:
         "fails": f"fails ({s.n - s.k}/{s.n} seeds miss the criterion, gru meets it in {s.k_ref}/{s.n_ref})",
         "succeeds_more": f"meets the criterion more often ({s.k}/{s.n} against {s.k_ref}/{s.n_ref})",
         "not_reached": f"did not reach the criterion ({s.n - s.k}/{s.n} seeds; gru reached it in {s.k_ref}/{s.n_ref}, "
-                       f"median {_steps(c.steps.median_ref)} steps)",
-        "slower": f"slower (median {_steps(c.steps.median)} steps against {_steps(c.steps.median_ref)})",
-        "faster": f"faster (median {_steps(c.steps.median)} steps against {_steps(c.steps.median_ref)})",
+                       f"median {fmt_steps(c.steps.median_ref)} steps)",
+        "slower": f"slower (median {fmt_steps(c.steps.median)} steps against {fmt_steps(c.steps.median_ref)})",
+        "faster": f"faster (median {fmt_steps(c.steps.median)} steps against {fmt_steps(c.steps.median_ref)})",
         "worse_metric": f"worse test {c.facts.metric} ({c.metric.mean:+.3g})",
         "better_metric": f"better test {c.facts.metric} ({c.metric.mean:+.3g})",
         "both_solve": "both solve it",
@@ -32,10 +32,6 @@ def _entry(task: str, v: Verdict, part: TaskSummary, variant: str) -> str:
         what += ", though it can represent it (a witness: see the task)"
     grade = GRADE_WORDS.get(v.grade)
     return f"[{task}](#{anchor(task)}): {what}" + (f" — {grade}" if grade else "")
-
-
-def _steps(m: float | None) -> str:
-    return "—" if m is None else f"{m:g}"
 
 
 def variant_line(variant: str, summary: dict[str, TaskSummary]) -> str:

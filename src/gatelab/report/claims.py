@@ -167,9 +167,7 @@ WORDS = {
 
 
 def _steps_text(s: SurvivalTest) -> str:
-    def median(m: float | None) -> str:
-        return "not reached" if m is None else f"{m:g}"
-    return f"median {median(s.median)} against {median(s.median_ref)} steps, log-rank p = {s.p_value:.2g}"
+    return f"median {fmt_steps(s.median)} against {fmt_steps(s.median_ref)} steps, log-rank p = {s.p_value:.2g}"
 
 
 def _value_text(c: Comparison) -> str:
@@ -200,7 +198,7 @@ def verdict(c: Comparison) -> Verdict:
     s = c.success
     fields = dict(task=c.task, variant=c.variant, k=s.k, n=s.n, k_ref=s.k_ref, n_ref=s.n_ref, missed=s.n - s.k,
                   metric=c.facts.metric, value_text=_value_text(c), steps_text=_steps_text(c.steps),
-                  median=_fmt_steps(c.steps.median), median_ref=_fmt_steps(c.steps.median_ref))
+                  median=fmt_steps(c.steps.median), median_ref=fmt_steps(c.steps.median_ref))
 
     def say(kind: str, grade: str, direction: int, evidence: str = "") -> Verdict:
         sentence = WORDS[kind].format(evidence=evidence, **fields)
@@ -240,5 +238,6 @@ def _later(median: float | None, median_ref: float | None) -> int:
     return 0 if a == b else (1 if a > b else -1)
 
 
-def _fmt_steps(median: float | None) -> str:
+def fmt_steps(median: float | None) -> str:
+    """A Kaplan–Meier median of steps to criterion ("not reached" where fewer than half met it)."""
     return "not reached" if median is None else f"{median:g}"

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
          "table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;"
          "font-size:.9rem}th{background:#f3f3f3}img{max-width:100%}.verdict{font-size:1.1rem;padding:.6rem 1rem;"
-         "background:#eef6ee;border-left:4px solid #4a4}section.answer{background:#f6f8fb;padding:.2rem 1rem 1rem;"
-         "border-left:4px solid #36c}.grade-clear{font-weight:600}")
+         "background:#eef6ee;border-left:4px solid #4a4}")
 
 
 @dataclass(frozen=True)
@@ -48,15 +47,7 @@ class Figure:
     alt: str
 
 
-@dataclass(frozen=True)
-class Section:
-    """A group of blocks (HTML ``<section>``; in Markdown just its blocks)."""
-
-    css: str
-    blocks: tuple
-
-
-Block = Heading | Text | Bullets | Table | Figure | Section
+Block = Heading | Text | Bullets | Table | Figure
 _LINK = re.compile(r"\[([^\]]+)\]\((#[\w-]+|[\w.-]+\.html)\)")
 
 
@@ -82,8 +73,6 @@ def markdown(blocks: list[Block]) -> str:
             out += table(list(block.header), [list(r) for r in block.rows])[0]
         elif isinstance(block, Figure):
             out += [f"![{block.alt}]({block.src})", ""]
-        elif isinstance(block, Section):
-            out += [markdown(list(block.blocks))]
     return "\n".join(out)
 
 
@@ -102,8 +91,6 @@ def html_body(blocks: list[Block]) -> list[str]:
             out.append(table(list(block.header), [list(r) for r in block.rows])[1])
         elif isinstance(block, Figure):
             out.append(f'<img src="{html.escape(block.src)}" alt="{html.escape(block.alt)}">')
-        elif isinstance(block, Section):
-            out.append(f'<section class="{block.css}">' + "\n".join(html_body(list(block.blocks))) + "</section>")
     return out
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .summary import REFERENCE, TaskSummary, comparison_groups
+from .summary import REFERENCE, TaskSummary, comparison_groups, number
 from .why import Why
 
 
@@ -106,7 +106,7 @@ def task_figures(task_name: str, part: TaskSummary, found: Why, folder: Path) ->
         if not curves:
             continue
         steps = [point[0] for point in curves[0]]
-        mean = [sum(_number(c[i][2]) for c in curves if len(c) > i) / sum(len(c) > i for c in curves)
+        mean = [sum(number(c[i][2]) for c in curves if len(c) > i) / sum(len(c) > i for c in curves)
                 for i in range(len(steps))]
         ax.plot(steps, mean, label=variant, linewidth=2.2 if variant == REFERENCE else 1.2)
     if math.isfinite(part.facts.trivial):
@@ -160,6 +160,3 @@ def task_figures(task_name: str, part: TaskSummary, found: Why, folder: Path) ->
         files[f"gates:{task_name}"] = _save(plt, fig, folder, f"gates_{task_name}.png")
     return files
 
-
-def _number(value: object) -> float:
-    return math.nan if value is None else float(value)

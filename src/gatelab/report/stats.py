@@ -32,10 +32,6 @@ class Interval:
     high: float
     n: int
 
-    @property
-    def excludes_zero(self) -> bool:
-        return self.n > 1 and (self.low > 0 or self.high < 0)
-
 
 def interval(values: list[float]) -> Interval:
     """Mean and 95% Student-t interval (degenerate, low = high = mean, for a single value)."""
@@ -49,11 +45,6 @@ def interval(values: list[float]) -> Interval:
         return Interval(mean, mean, mean, 1)
     half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / math.sqrt(len(values))
     return Interval(mean, mean - half, mean + half, len(values))
-
-
-def paired(values: dict[int, float], reference: dict[int, float]) -> Interval:
-    """Interval of value − reference over the seeds both have."""
-    return interval([values[s] - reference[s] for s in sorted(values) if s in reference])
 
 
 # ---- success against the criterion ---------------------------------------------------------------------------

@@ -54,11 +54,6 @@ class TaskSummary:
         return str(first.config.get("model", {}).get("reset", "before"))
 
 
-def question_of(variant: str) -> str | None:
-    """The registry's question of a variant (None for gru, and for a variant no longer registered)."""
-    return get_variant(variant).question if variant in variants() else None
-
-
 def summary_of(variant: str) -> str:
     return get_variant(variant).summary.split(":")[0] if variant in variants() else "not registered"
 
@@ -109,7 +104,7 @@ def _row(variant: str, rs: list[RunRecord]) -> Row:
     ok = [r for r in rs if r.status == "ok"]
     steps = sorted(r.metrics.steps_to_criterion for r in ok if r.metrics.steps_to_criterion)
     return Row(variant, rs[0].learning_rate,
-               interval([_number(r.metrics.test) for r in ok]),
+               interval([number(r.metrics.test) for r in ok]),
                sum(r.metrics.solved for r in ok) / len(rs),
                steps[len(steps) // 2] if steps else math.nan,
                max((r.metrics.parameters for r in rs), default=0),
@@ -118,7 +113,7 @@ def _row(variant: str, rs: list[RunRecord]) -> Row:
                ", ".join(sorted({str(r.backend) for r in rs})))
 
 
-def _number(value: object) -> float:
+def number(value: object) -> float:
     """A stored metric (null where it was not finite) as a float."""
     return math.nan if value is None else float(value)
 
@@ -146,7 +141,7 @@ def _best_rate(records: list[RunRecord], higher_is_better: bool) -> list[RunReco
         return records
 
     def score(rs: list[RunRecord]) -> float:
-        values = [_number(r.metrics.best_valid) for r in rs if r.status == "ok"]
+        values = [number(r.metrics.best_valid) for r in rs if r.status == "ok"]
         values = [v for v in values if math.isfinite(v)]
         if not values:
             return -math.inf

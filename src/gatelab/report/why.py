@@ -11,14 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..registry import get_variant, variants
 from ..study.record import RunRecord
 from .markup import Block, Figure, Heading, Table, Text
 from .stats import Interval, interval
-from .summary import REFERENCE, TaskSummary, fmt, interval_text
+from .summary import REFERENCE, TaskSummary, fmt, interval_text, number
 
 SMOOTH_ENOUGH = 0.9           # an exponential smoothing "explains" a unit at this share of its states' variance
 VANISHED = 1e-3               # "its gradient vanishes": reach below this fraction of gru's
-R_ZERO = "gru_reset_zero"     # the variant whose candidate cannot read the past
+
 
 
 @dataclass
@@ -35,8 +36,12 @@ class Why:
     sentences: list[str]
 
 
-def _number(value: object) -> float:
-    return math.nan if value is None else float(value)
+
+def past_blind_variant() -> str | None:
+    """The registered variant of the reset question whose candidate cannot read the past (r ≡ 0): the trained
+    cross-check of the smoothing fit. Found in the registry, not named here."""
+    return next((v for v in variants() if get_variant(v).question == "reset"
+                 and not get_variant(v).candidate_reads_h), None)
 
 
 def _median(values: list[float]) -> float:
@@ -48,7 +53,7 @@ def _mean_profile(runs: list[RunRecord], key: str) -> list[float] | None:
     curves = [c for r in runs if r.status == "ok" and (c := getattr(r.diagnostics, key))]
     if not curves:
         return None
-    return [sum(_number(c[i]) for c in curves) / len(curves) for i in range(min(map(len, curves)))]
+    return [sum(number(c[i]) for c in curves) / len(curves) for i in range(min(map(len, curves)))]
 
 
 def _geometric_reach(runs: list[RunRecord], key: str) -> float:
@@ -56,8 +61,8 @@ def _geometric_reach(runs: list[RunRecord], key: str) -> float:
     logs = []
     for r in runs:
         profile = getattr(r.diagnostics, key) if r.status == "ok" else None
-        if profile and _number(profile[-1]) > 0 and _number(profile[0]) > 0:
-            logs.append(math.log(_number(profile[0]) / _number(profile[-1])))
+        if profile and number(profile[-1]) > 0 and number(profile[0]) > 0:
+            logs.append(math.log(number(profile[0]) / number(profile[-1])))
     return math.exp(sum(logs) / len(logs)) if logs else math.nan
 
 
@@ -73,22 +78,22 @@ def why(task_name: str, part: TaskSummary) -> Why:
                               len(ok))
         if (profile := _mean_profile(ok, "sensitivity_init")) is not None:
             profiles_init[variant] = profile
-        radius[variant] = (_median([_median([_number(v) for v in d.spectral_radius_init or []])
+        radius[variant] = (_median([_median([number(v) for v in d.spectral_radius_init or []])
                                     for d in diagnostics]),
-                           _median([_number(d.spectral_radius_median) for d in diagnostics]))
+                           _median([number(d.spectral_radius_median) for d in diagnostics]))
         quartiles = [d.time_scale_quartiles for d in diagnostics if d.time_scale_quartiles]
         if quartiles:
             scales[variant] = [_median([q[i] for q in quartiles]) for i in range(3)]
-            units[variant] = [_number(v) for d in diagnostics for v in d.time_scales or []]
+            units[variant] = [number(v) for d in diagnostics for v in d.time_scales or []]
         fits = [d.smoothing for d in diagnostics if d.smoothing]
         if fits:
-            smoothing[variant] = interval([_number(f.explained_variance) for f in fits])
+            smoothing[variant] = interval([number(f.explained_variance) for f in fits])
     reference_runs = [r for r in part.runs.get(REFERENCE, []) if r.status == "ok"]
     clamp_runs = [c for r in reference_runs if (c := r.diagnostics.clamps)]
     clamps = {}
     if clamp_runs:                          # U_h = 0 is r ≡ 0 under reset="before": older stores hold it twice
         keys = [k for k in clamp_runs[0] if not (k == "U_h=0" and part.reset == "before")]
-        clamps = {k: interval([_number(c[k]) for c in clamp_runs if k in c]) for k in keys}
+        clamps = {k: interval([number(c[k]) for c in clamp_runs if k in c]) for k in keys}
     heatmaps = next((h for r in reference_runs if (h := r.diagnostics.heatmaps)), {})
     found = Why(profiles, profiles_init, reach, radius, scales, units, smoothing, clamps, heatmaps, [])
     found.sentences = _sentences(task_name, part, found)
@@ -118,20 +123,21 @@ def _sentences(task_name: str, part: TaskSummary, found: Why) -> list[str]:
         low, high = (fit.low, fit.high) if fit.n > 1 else (fit.mean, fit.mean)
         head = (f"Why, on {task_name}: an exponential smoothing of the input with gru's own z explains "
                 f"{interval_text(fit)} of its states' variance")
-        r_zero = part.verdicts.get(R_ZERO)
+        name = past_blind_variant()
+        r_zero = part.verdicts.get(name) if name else None
         r_zero_worse = r_zero is not None and r_zero.direction > 0 and r_zero.grade != "none"
         r_zero_equal = r_zero is not None and r_zero.kind in ("both_solve", "no_difference")
         if high < SMOOTH_ENOUGH:
             tail = "the trained gru does not behave like exponential smoothing: its candidate uses the past"
             if r_zero_worse:
-                tail += f", and {R_ZERO} (r ≡ 0), whose candidate cannot, is worse here — the task needs it"
+                tail += f", and {name} (r ≡ 0), whose candidate cannot, is worse here — the task needs it"
             elif r_zero_equal:
-                tail += (f"; but {R_ZERO} (r ≡ 0), whose candidate cannot, is not detectably worse here — the "
+                tail += (f"; but {name} (r ≡ 0), whose candidate cannot, is not detectably worse here — the "
                          "trained gru uses the past although the task does not need it")
         elif low >= SMOOTH_ENOUGH:
             tail = "the trained gru behaves like exponential smoothing with changing weights"
             if r_zero_worse:
-                tail += (f"; yet {R_ZERO} (r ≡ 0) is worse here — the two measures disagree, so no conclusion "
+                tail += (f"; yet {name} (r ≡ 0) is worse here — the two measures disagree, so no conclusion "
                          "about the candidate's need for the past")
         else:
             tail = "the data cannot tell whether the trained gru is an exponential smoothing"

@@ -18,7 +18,6 @@ import platform
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from .._errors import InputError
-from ..store import FINISHED
 from ..tasks import TaskFacts
 
 SCHEMA_VERSION = 2
@@ -101,10 +100,6 @@ class RunRecord:
     @property
     def learning_rate(self) -> float:
         return float(self.config["train"]["learning_rate"])
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
 
     def to_dict(self) -> dict:
         """Plain JSON-able data, the shape stored."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, replace
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -163,6 +164,7 @@ def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: 
     return sum(p.numel() for p in net.parameters())
 
 
+@cache                                    # every seed of a study asks again; the answer depends on these three
 def matched_hidden_size(variant: str, task: TaskConfig, model: ModelConfig) -> int:
     """The hidden size whose parameter count is closest to the ``gru``'s at ``model.hidden_size``."""
     target = parameter_count("gru", task, model, model.hidden_size)

@@ -9,11 +9,11 @@ a task.
 from .adding import AddingTask, PaddedAddingTask
 from .automata import Mod3Task, ParityTask, ResetTokenTask, S3Task
 from .base import IGNORE, SPLITS, SequenceTask, TaskFacts, isolates
-from .data_task import DataTask
 from .dynamics import MackeyGlassTask, Narma10Task
 from .memory import CopyMemoryTask, SelectiveCopyTask
 from .real import CharLMTask, DigitsTask
 from .registry import get_task, is_registered, register_task, task_class, tasks, unregister_task
+from .user_task import DataTask
 
 for _task in (AddingTask, CopyMemoryTask, PaddedAddingTask, ParityTask, Mod3Task, S3Task, ResetTokenTask,
               SelectiveCopyTask, Narma10Task, MackeyGlassTask, DigitsTask, CharLMTask, DataTask):

@@ -132,7 +132,7 @@ const gatelab = (() => {
   const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
   const T = 48;
   const state = {
-    units: 2, unit: 0, variant: "gru", reset: "before", input: "step", xs: gatelab.inputs("step", T, 1),
+    units: 2, unit: 0, variant: "gru", reset: "before", xs: gatelab.inputs("step", T, 1),
     params: null, replay: null,
   };
 
@@ -206,8 +206,7 @@ const gatelab = (() => {
       smoothNote = `dashed: exponential smoothing of φ(W_h x + b_h) with α_t = z_t; max |h − smoothing| = ${gap.toExponential(2)}` +
         (gap < 1e-12 ? " — they coincide: this unit is exponential smoothing with changing weights" : "");
       const w = gatelab.smoothingWeights(run.z);
-      plot("plot-weights", units.map((i) => ({ name: `w${i}`, values: column(w, i), colour: COLOURS[i], bars: i === 0 })).slice(0, 1)
-        .concat(units.slice(1).map((i) => ({ name: `w${i}`, values: column(w, i), colour: COLOURS[i] }))),
+      plot("plot-weights", units.map((i) => ({ name: `w${i}`, values: column(w, i), colour: COLOURS[i], bars: i === 0 })),
       { title: "weight of step s's candidate in h_T: z_s Π_{k>s}(1 − z_k)", min: 0, max: Math.max(0.05, ...w.flat()) });
     } else {
       plot("plot-weights", [], { title: "smoothing weights — no update gate with a carry path in this variant" });
@@ -272,7 +271,7 @@ const gatelab = (() => {
     $("reset").addEventListener("change", (e) => { state.reset = e.target.value; sliders(); render(); });
     $("units").addEventListener("change", (e) => { state.units = parseInt(e.target.value, 10); state.unit = 0; state.params = freshParams(state.units); fillUnitChoice(); sliders(); render(); });
     $("unit").addEventListener("change", (e) => { state.unit = parseInt(e.target.value, 10); sliders(); });
-    $("input").addEventListener("change", (e) => { state.input = e.target.value; state.xs = gatelab.inputs(e.target.value, T, 7); render(); });
+    $("input").addEventListener("change", (e) => { state.xs = gatelab.inputs(e.target.value, T, 7); render(); });
     $("plot-x").addEventListener("pointerdown", draw);
     $("plot-x").addEventListener("pointermove", (e) => { if (e.buttons) draw(e); });
     const study = $("study");
@@ -298,6 +297,6 @@ const gatelab = (() => {
     if (t >= 0 && t < T && !state.replay) { state.xs[t] = [Math.max(-1, Math.min(1, v))]; render(); }
   }
 
-  window.gatelabPage = { state, render, freshParams };
+  window.gatelabPage = { state, render };
   setup();
 })();

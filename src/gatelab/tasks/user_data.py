@@ -320,16 +320,10 @@ def load_bundled(name: str) -> SequenceData:
     folder = Path(sets[name])
     (x_train, y_train), (x_test, y_test) = (_read_ts(folder / f"{name}_{part}.ts", str(folder / f"{name}_{part}.ts"))
                                             for part in ("TRAIN", "TEST"))
-    valid = set(_stratified_valid(y_train))
+    from sklearn.model_selection import train_test_split
+
+    _, held = train_test_split(np.arange(len(y_train)), test_size=SPLIT_FRACTIONS[1], random_state=0,
+                               stratify=y_train)                     # the validation part, stratified
+    valid = set(held.tolist())
     split = tuple("valid" if i in valid else "train" for i in range(len(y_train))) + ("test",) * len(y_test)
     return check(str(folder), name, x_train + x_test, np.concatenate([y_train, y_test]), split, "classification")
-
-
-def _stratified_valid(labels: np.ndarray, fraction: float = 0.15) -> list[int]:
-    rng = np.random.default_rng(0)
-    chosen = []
-    for label in sorted(set(labels.tolist())):
-        members = np.flatnonzero(labels == label)
-        take = max(1, int(round(fraction * len(members))))
-        chosen += rng.choice(members, size=take, replace=False).tolist()
-    return sorted(chosen)

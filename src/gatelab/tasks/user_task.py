@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_sequence
 
 from .._errors import InputError
 from .base import SequenceTask, checked_stream
-from .data import SPLIT_FRACTIONS, SPLIT_NAMES, SequenceData, load_normalised
+from .user_data import SPLIT_FRACTIONS, SPLIT_NAMES, SequenceData, load_normalised
 
 
 @dataclass(frozen=True)

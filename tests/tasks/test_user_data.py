@@ -9,7 +9,7 @@ import torch
 
 from gatelab.cli import main
 from gatelab.config import ModelConfig, RunConfig, TaskConfig
-from gatelab.tasks.data import (
+from gatelab.tasks.user_data import (
     MAX_LENGTH,
     DataInputError,
     bundled_sets,
@@ -17,7 +17,7 @@ from gatelab.tasks.data import (
     load_data,
     save_normalised,
 )
-from gatelab.tasks.data_task import split_indices
+from gatelab.tasks.user_task import split_indices
 
 
 def sequences(n: int = 40, classes: int = 2, seed: int = 0, length=lambda i: 5 + i % 4, features: int = 3):
@@ -126,7 +126,7 @@ def test_the_cli_exits_2_and_writes_nothing(tmp_path, capsys):
 
 
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
-    import gatelab.tasks.data as data
+    import gatelab.tasks.user_data as data
 
     path = npz(tmp_path, **ragged(X), y=Y)
     monkeypatch.setattr(data, "MAX_BYTES", 100)
