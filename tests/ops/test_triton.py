@@ -22,6 +22,14 @@ H_DEPENDENT = [v for v in GRU_VARIANTS if not gatelab.get_variant(v).h_independe
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
+@pytest.fixture(autouse=True)
+def ieee_products(monkeypatch):
+    """Parity is checked in IEEE float32. The kernels follow ``torch.backends.cudnn.allow_tf32`` as torch.nn.GRU
+    does, and that flag is True by default: on a GPU (first run, an H200) every float32 parity test then missed
+    the 1e-5 tolerance by TF32's rounding (max abs error 6–8e-4) while the reference's products stayed IEEE."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)   # (torch's matmul keeps IEEE by default)
+
+
 def case(variant: str, reset: str, steps: int, batch: int, hidden: int, masked: bool, bias: bool = True,
          device: str = "cpu", dtype: torch.dtype = torch.float32):
     torch.manual_seed(0)
@@ -108,6 +116,28 @@ def test_auto_picks_triton_only_on_cuda_and_a_missing_triton_gives_a_hint(monkey
     monkeypatch.setitem(__import__("sys").modules, "triton", None)
     with pytest.raises(RuntimeError, match="pip install triton"):
         resolve_backend("triton", layout, torch.device("cpu"))
+
+
+def test_float32_products_follow_cudnns_tf32_flag_as_torch_nn_gru_does(monkeypatch):
+    from gatelab.ops import triton as triton_ops
+    monkeypatch.setattr(triton_ops, "interpreting", lambda: False)
+    assert triton_ops._precision(torch.float32) == "ieee"            # the fixture turned TF32 off
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    assert triton_ops._precision(torch.float32) == "tf32"
+    assert triton_ops._precision(torch.bfloat16) == "ieee"           # the products' inputs are bf16 already
+    monkeypatch.setattr(triton_ops, "interpreting", lambda: True)     # the interpreter has no TF32
+    assert triton_ops._precision(torch.float32) == "ieee"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_tf32_when_allowed_stays_within_tf32_rounding(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", True)
+    layer, x, h0, mask = case("gru", "after", steps=64, batch=16, hidden=128, masked=False, device="cuda")
+    fast_out, _, _, _ = run(triton_gru_recurrence, layer, x, h0, mask)
+    ref_out, _, _, _ = run(recurrence_ref, layer, x, h0, mask)
+    relative_rms = ((fast_out - ref_out).pow(2).mean() / ref_out.pow(2).mean()).sqrt()
+    assert 0 < relative_rms < 5e-3
 
 
 @pytest.mark.gpu
