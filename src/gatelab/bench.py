@@ -83,7 +83,7 @@ def contenders(variants: list[str], backends: list[str] | None, naive: bool,
         layout = _make(Contender(name, "auto"), BenchSize(1, 1, 1, 1), torch.float32).layouts[0]
         for backend, spec in BACKENDS.items():
             if backend == "ref" or not spec.applies(layout) or (backends and backend not in backends) or (
-                    spec.gpu_only and device == "cpu"):
+                    spec.gpu_only and device == "cpu") or (spec.cpu_only and device != "cpu"):
                 continue
             chosen.append(Contender(name, backend))
         if naive:

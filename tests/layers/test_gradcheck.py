@@ -70,5 +70,5 @@ def test_backends_without_second_derivatives_refuse_them_loudly(backend):
     else:
         layer = gatelab.GRU(2, 3, dtype=torch.float64, backend=backend, variant=variant)
     x = torch.randn(4, 2, 2, dtype=torch.float64, requires_grad=True)
-    with pytest.raises(RuntimeError, match=f"backends? .*'{backend}'.* computes? first derivatives only"):
+    with pytest.raises(RuntimeError, match=f"backend .*'{backend}'.* computes first derivatives only"):
         torch.autograd.grad(layer(x)[0].sum(), x, create_graph=True)

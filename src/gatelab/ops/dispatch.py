@@ -20,6 +20,9 @@ from .chunked import time_chunked
 from .fused_gru import fused_gru_recurrence
 from .fused_lstm import fused_lstm_recurrence
 from .linear_scan import linear_gru_recurrence, scan_gru_recurrence
+from .native import DTYPES as NATIVE_DTYPES
+from .native import available as native_available
+from .native import native_gru_recurrence
 from .recurrence import recurrence, recurrence_ref
 from .triton import available as triton_available
 from .triton import triton_gru_recurrence
@@ -50,6 +53,7 @@ class Backend:
     candidate_activations: frozenset[str] | None = ANY
     linear: bool | None = ANY
     gpu_only: bool = False              # runs on the CPU only under an interpreter (tests), never for speed
+    cpu_only: bool = False
 
     def applies(self, layout: CellLayout) -> bool:
         o, spec = layout.options, layout.options.spec
@@ -63,6 +67,10 @@ _DECLARED = [
     Backend("ref", recurrence_ref, True, "readable reference: project x_t and step, under autograd",
             transforms=True),
     Backend("loop", recurrence, True, "input projection hoisted, autograd through a Python loop", transforms=True),
+    Backend("native", native_gru_recurrence, False,
+            "the whole time loop in compiled C++, forward and hand-written backward, products by torch's BLAS "
+            "(GRU family with h-dependent gates; CPU, float32/float64; built on first use)", cells=("gru",),
+            linear=False, cpu_only=True),
     Backend("fused", time_chunked(fused_gru_recurrence), False,
             "fused in-place step loop with a hand-written backward (GRU family)", cells=("gru",)),
     Backend("fused_lstm", time_chunked(fused_lstm_recurrence), False,
@@ -109,8 +117,9 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
     ops, which every transform composes with); a forced backend that cannot is refused, naming the ones that can.
     Otherwise the ``"auto"`` rule (measured, see docs/benchmarks.md): h-independent variants solve their linear
     recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; on CUDA with Triton installed
-    the rest of the GRU family runs the Triton kernels (float32, bfloat16, float16); otherwise the GRU family
-    and the sigmoid/tanh LSTM run their fused loops; anything else the hoisted autograd loop.
+    the rest of the GRU family runs the Triton kernels (float32, bfloat16, float16); on the CPU it runs the
+    compiled loop (float32, float64; built on first use) or, where that cannot be built, the fused Python loop;
+    the sigmoid/tanh LSTM its fused loop; anything else the hoisted autograd loop.
     """
     name = _forced.get() or requested
     transformed = under_transform()
@@ -119,7 +128,9 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
     if name == "auto":
         linear = "linear" if device.type == "cpu" else "scan"
         triton = device.type == "cuda" and dtype in TRITON_DTYPES and triton_available(device)
-        preferred = (linear, *(("triton",) if triton else ()), "fused", "fused_lstm", "loop")
+        native = device.type == "cpu" and dtype in NATIVE_DTYPES and native_available()
+        preferred = (linear, *(("triton",) if triton else ()), *(("native",) if native else ()), "fused",
+                     "fused_lstm", "loop")
         name = next(n for n in preferred if BACKENDS[n].applies(layout))
     backend = BACKENDS[name]
     if not backend.applies(layout):
@@ -131,6 +142,8 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
                            hint="its hand-written backward is not a composable autograd function")
     if name == "triton":
         _check_triton(device, dtype)
+    if name == "native":
+        _check_native(device, dtype)
     return name
 
 
@@ -152,6 +165,17 @@ def _check_triton(device: torch.device, dtype: torch.dtype) -> None:
     if dtype not in TRITON_DTYPES or (device.type == "cpu" and dtype != torch.float32):
         allowed = "float32 (the CPU interpreter)" if device.type == "cpu" else "float32, bfloat16 or float16"
         raise bad_argument("dtype", f"{allowed} for backend 'triton'", str(dtype).removeprefix("torch."))
+
+
+def _check_native(device: torch.device, dtype: torch.dtype) -> None:
+    """The compiled loop's requirements, as clear errors."""
+    if device.type != "cpu":
+        raise bad_argument("backend", "backend 'native' on the CPU", str(device), hint="use 'auto' or 'triton'")
+    if dtype not in NATIVE_DTYPES:
+        raise bad_argument("dtype", "float32 or float64 for backend 'native'", str(dtype).removeprefix("torch."))
+    if not native_available():
+        raise bad_argument("backend", "a built compiled loop for backend 'native'", "no C++ compiler or a failed "
+                           "build", hint="see the warning above; install g++ or set CXX", kind=RuntimeError)
 
 
 def sequence_op(name: str) -> SequenceOp:

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..cells import CellLayout, CellParams, State
 from ..cells.gru import GRUPlan, gru_plan, gru_step_weights
+from .recurrence import refuse_double_backward
 
 
 def fused_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
@@ -141,9 +142,7 @@ class _FusedGRU(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_last: Tensor | None):
-        if torch.is_grad_enabled():  # create_graph=True: a second derivative is wanted; say so, never guess
-            raise RuntimeError("gatelab backend 'fused' computes first derivatives only (the backward is "
-                               "written by hand, not differentiable twice); use backend='loop' for double backward")
+        refuse_double_backward("'fused'")
         h0, out, gates, cand, uh_all, mask, u_fused, u_h = ctx.saved_tensors
         plan: GRUPlan = ctx.plan
         (steps, batch, nx), G = ctx.shapes
@@ -245,18 +244,29 @@ class _FusedGRU(torch.autograd.Function):
                 d_prev.addcmul_(d_total, notm_s[t])
             d_total = d_prev
         d_h0 = d_total
+        r_all = gates[..., rs] if plan.candidate == "reset_before" else None
+        return (d_xw, d_h0, None, None,
+                *recurrent_weight_grads(plan, h_prev, r_all, d_pg, d_uc, d_a, ctx.has_b_const, ctx.has_b_hh))
 
-        # Weight gradients: one large product over all T·B rows each.
-        rows = steps * batch
-        flat_prev = h_prev.reshape(rows, H)
-        parts = []
-        if u_gates is not None:
-            parts.append(d_pg.reshape(rows, G).t().mm(flat_prev))
-        if u_cand is not None:
-            parts.append(d_uc.reshape(rows, H).t().mm(flat_prev))
-        d_u_fused = (parts[0] if len(parts) == 1 else torch.cat(parts)) if parts else None
-        d_u_h = d_a.reshape(rows, H).t().mm((r_all * h_prev).reshape(rows, H)) \
-            if plan.candidate == "reset_before" else None
-        d_b_const = d_pg.sum((0, 1)) if ctx.has_b_const else None
-        d_b_hh = d_uc.sum((0, 1)) if ctx.has_b_hh else None
-        return d_xw, d_h0, None, None, d_u_fused, d_u_h, d_b_const, d_b_hh
+
+def recurrent_weight_grads(plan: GRUPlan, h_prev: Tensor, r_all: Tensor | None, d_pg: Tensor | None,
+                           d_uc: Tensor | None, d_a: Tensor, has_b_const: bool, has_b_hh: bool):
+    """The recurrent weights' gradients from the per-step ones, each one large product over all T·B rows:
+    ∂L/∂U = Σ_t (∂L/∂pre_t)ᵀ h_{t-1} for the rows of U_fused, and ∂L/∂U_h = Σ_t (∂L/∂a_t)ᵀ (r_t ⊙ h_{t-1}) when
+    the reset sits before U_h. ``h_prev``: (T, B, H) the states each step read; ``r_all``: the reset gate's values
+    (reset before only); ``d_pg``, ``d_uc``, ``d_a``: gradients of the gates' pre-activations, of U_h h (+ b_hh)
+    and of the candidate's pre-activation."""
+    steps, batch, H = h_prev.shape
+    rows = steps * batch
+    flat_prev = h_prev.reshape(rows, H)
+    parts = []
+    if plan.n_gates and plan.gates_read_h:
+        parts.append(d_pg.reshape(rows, -1).t().mm(flat_prev))
+    if plan.candidate in ("no_reset", "reset_after"):
+        parts.append(d_uc.reshape(rows, H).t().mm(flat_prev))
+    d_u_fused = (parts[0] if len(parts) == 1 else torch.cat(parts)) if parts else None
+    d_u_h = d_a.reshape(rows, H).t().mm((r_all * h_prev).reshape(rows, H)) \
+        if plan.candidate == "reset_before" else None
+    d_b_const = d_pg.sum((0, 1)) if has_b_const else None
+    d_b_hh = d_uc.sum((0, 1)) if has_b_hh else None
+    return d_u_fused, d_u_h, d_b_const, d_b_hh

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..cells import CellLayout, CellParams, State
+from .recurrence import refuse_double_backward
 
 
 def fused_lstm_recurrence(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
@@ -70,9 +71,7 @@ class _FusedLSTM(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out: Tensor | None, d_h_last: Tensor | None, d_c_last: Tensor | None):
-        if torch.is_grad_enabled():
-            raise RuntimeError("gatelab backend 'fused_lstm' computes first derivatives only (the backward is "
-                               "written by hand, not differentiable twice); use backend='loop' for double backward")
+        refuse_double_backward("'fused_lstm'")
         h0, c0, u, out, cells, gates, mask = ctx.saved_tensors
         steps, batch, H = out.shape
         i, f, g, o = gates.split(H, dim=-1)

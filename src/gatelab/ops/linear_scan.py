@@ -25,6 +25,7 @@ from torch import Tensor
 
 from .._errors import bad_argument, unknown_name
 from ..cells import CellLayout, CellParams, State, gru_gates, gru_plan, gru_step_weights
+from .recurrence import refuse_double_backward
 
 SOLVERS = ("loop", "scan")
 
@@ -99,9 +100,7 @@ class _LinearRecurrence(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_h: Tensor):
-        if torch.is_grad_enabled():
-            raise RuntimeError("gatelab backends 'linear' and 'scan' compute first derivatives only; use "
-                               "backend='loop' for double backward")
+        refuse_double_backward("'linear' or 'scan'")
         a, h0, h = ctx.saved_tensors
         g = _ADJOINT[ctx.solver](a, d_h.contiguous())                         # ∂L/∂h_t, all t
         d_a = torch.empty_like(g)                                            # g_t ⊙ h_{t-1}

@@ -96,3 +96,10 @@ def _time_loop(step: Step, xws: Iterable[Tensor], state: State,
     if mask is not None:
         output = output * mask.unsqueeze(-1).to(output.dtype)
     return output, state
+
+
+def refuse_double_backward(name: str) -> None:
+    """A hand-written backward asked for a graph of its gradient (``create_graph=True``): say so, never guess."""
+    if torch.is_grad_enabled():
+        raise RuntimeError(f"gatelab backend {name} computes first derivatives only (the backward is written by "
+                           "hand, not differentiable twice); use backend='loop' for double backward")

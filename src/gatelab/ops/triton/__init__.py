@@ -16,6 +16,7 @@ from torch import Tensor
 
 from ...cells import CellLayout, CellParams, State
 from ...cells.gru import GRUPlan, gru_plan, gru_step_weights
+from ..recurrence import refuse_double_backward
 
 _CANDIDATE = {"x_only": 0, "no_reset": 1, "reset_after": 2, "reset_before": 3}
 BLOCK_B = 16                                                 # batch rows per program (tl.dot needs ≥ 16)
@@ -147,9 +148,7 @@ class _TritonGRU(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, d_out, d_last):
-        if torch.is_grad_enabled():
-            raise RuntimeError("gatelab backend 'triton' computes first derivatives only; use backend='loop' "
-                               "for double backward")
+        refuse_double_backward("'triton'")
         kernels = _kernels()
         states, gates, cand, uh_keep, mask, u_fused, u_h = ctx.saved_tensors
         plan: GRUPlan = ctx.plan
