@@ -50,7 +50,7 @@ def test_demo_measures_and_reports():
     seen = []
     runs = run_demo(config, on_progress=lambda label, step, total: seen.append((label, step, total)))
     assert [r.variant for r in runs] == ["gru", "gru_no_update"]
-    assert all(r.backend == "fused" for r in runs)   # recorded from the layer, the auto rule's choice
+    assert all(r.backend == "native" for r in runs)   # recorded from the layer, the auto rule's choice
     assert len(seen) == 2 * 20 and seen[-1] == ("gru_no_update seed 0", 20, 20)
     lines = summarise(runs, AddingTask(8))
     for run in runs:

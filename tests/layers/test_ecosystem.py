@@ -95,7 +95,7 @@ def test_jacrev_of_the_output_with_respect_to_the_input(variant):
     assert torch.all(jac[0, :2, :, 0, 2] == 0), "causal: no output before step 2 depends on x_2"
 
 
-@pytest.mark.parametrize("backend", ["fused", "linear"])
+@pytest.mark.parametrize("backend", ["native", "fused", "linear"])
 def test_a_fast_backend_forced_under_a_transform_is_refused_by_name(backend):
     from torch.func import grad
 

@@ -111,7 +111,7 @@ def test_what_it_does_not_do_is_a_clear_error():
 
 def test_auto_picks_triton_only_on_cuda_and_a_missing_triton_gives_a_hint(monkeypatch):
     layout = gatelab.GRU(2, 4).layouts[0]
-    assert resolve_backend("auto", layout, torch.device("cpu")) == "fused"
+    assert resolve_backend("auto", layout, torch.device("cpu")) == "native"
     assert BACKENDS["triton"].gpu_only
     monkeypatch.setitem(__import__("sys").modules, "triton", None)
     with pytest.raises(RuntimeError, match="pip install triton"):

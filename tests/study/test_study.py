@@ -31,7 +31,7 @@ def test_a_study_runs_stores_resumes_and_reports(tmp_path):
         assert counts == {"skipped": 0, "ok": 6}
         records = read_records(store)
         assert {(r.variant, r.seed) for r in records} == {(v, s) for v in TINY.variants for s in range(3)}
-        assert all(r.backend == "fused" and r.metrics.test is not None for r in records)
+        assert all(r.backend == "native" and r.metrics.test is not None for r in records)
         assert all(r.task_facts.metric == "accuracy" and r.task_facts.isolates.startswith("Isolates")
                    for r in records)
         assert run_study(TINY, store, workers=1) == {"skipped": 6}, "finished runs are not run again"

@@ -24,6 +24,7 @@ from .native import DTYPES as NATIVE_DTYPES
 from .native import available as native_available
 from .native import native_gru_recurrence
 from .recurrence import recurrence, recurrence_ref
+from .torch_lstm import torch_lstm_recurrence
 from .triton import available as triton_available
 from .triton import triton_gru_recurrence
 
@@ -73,6 +74,9 @@ _DECLARED = [
             linear=False, cpu_only=True),
     Backend("fused", time_chunked(fused_gru_recurrence), False,
             "fused in-place step loop with a hand-written backward (GRU family)", cells=("gru",)),
+    Backend("torch_lstm", torch_lstm_recurrence, True,
+            "torch's own LSTM kernel (oneDNN on the CPU, cuDNN on CUDA) for the standard LSTM (sigmoid/tanh)",
+            cells=("lstm",), gate_activations=frozenset({"sigmoid"}), candidate_activations=frozenset({"tanh"})),
     Backend("fused_lstm", time_chunked(fused_lstm_recurrence), False,
             "fused in-place step loop with a hand-written backward (LSTM, sigmoid/tanh)", cells=("lstm",),
             gate_activations=frozenset({"sigmoid"}), candidate_activations=frozenset({"tanh"})),
@@ -119,7 +123,7 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
     recurrence — one FMA per step on the CPU, the parallel scan on an accelerator; on CUDA with Triton installed
     the rest of the GRU family runs the Triton kernels (float32, bfloat16, float16); on the CPU it runs the
     compiled loop (float32, float64; built on first use) or, where that cannot be built, the fused Python loop;
-    the sigmoid/tanh LSTM its fused loop; anything else the hoisted autograd loop.
+    the sigmoid/tanh LSTM torch's own kernel (oneDNN, cuDNN); anything else the hoisted autograd loop.
     """
     name = _forced.get() or requested
     transformed = under_transform()
@@ -130,7 +134,7 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
         triton = device.type == "cuda" and dtype in TRITON_DTYPES and triton_available(device)
         native = device.type == "cpu" and dtype in NATIVE_DTYPES and native_available()
         preferred = (linear, *(("triton",) if triton else ()), *(("native",) if native else ()), "fused",
-                     "fused_lstm", "loop")
+                     "torch_lstm", "loop")
         name = next(n for n in preferred if BACKENDS[n].applies(layout))
     backend = BACKENDS[name]
     if not backend.applies(layout):

@@ -29,7 +29,7 @@ import torch
 
 SOURCE = "gru_loop.cpp"
 FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fno-math-errno")
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 
 class NativeBuildWarning(UserWarning):
@@ -81,20 +81,26 @@ def build(cxx: str, target: Path) -> Path:
     return target
 
 
-def _torch_blas() -> tuple[int, int]:
-    """Addresses of the BLAS ``sgemm_``/``dgemm_`` that torch's CPU library links (MKL in the x86 wheels), or 0."""
+BLAS_SYMBOLS = ("sgemm_", "dgemm_", "sgemm_pack_get_size_", "sgemm_pack_", "sgemm_compute_")
+
+
+def _torch_blas() -> tuple[int, ...]:
+    """Addresses of the BLAS routines torch's CPU library links (MKL in the x86 wheels: ``sgemm_``, ``dgemm_``
+    and MKL's packed ``sgemm_pack_*``/``sgemm_compute_``), 0 for each one missing."""
     lib_dir = Path(torch.__file__).parent / "lib"
     for name in ("libtorch_cpu.so", "libtorch_cpu.dylib"):
         if (lib_dir / name).exists():
             handle = ctypes.CDLL(str(lib_dir / name))   # already loaded by torch: the same handle
             addresses = []
-            for symbol in ("sgemm_", "dgemm_"):
+            for symbol in BLAS_SYMBOLS:
                 try:
                     addresses.append(ctypes.cast(getattr(handle, symbol), ctypes.c_void_p).value or 0)
                 except AttributeError:
                     addresses.append(0)
-            return addresses[0], addresses[1]
-    return 0, 0
+            if not all(addresses[2:]):                     # the packed API only as a whole
+                addresses[2:] = [0, 0, 0]
+            return tuple(addresses)
+    return (0,) * len(BLAS_SYMBOLS)
 
 
 @cache
@@ -120,6 +126,5 @@ def library() -> ctypes.CDLL | None:
         warnings.warn(f"gatelab: the compiled CPU loop (backend 'native') could not be built or loaded, so "
                       f"backend 'auto' runs the slower 'fused' loop: {error}", NativeBuildWarning, stacklevel=3)
         return None
-    sgemm, dgemm = _torch_blas()
-    lib.gl_set_blas(ctypes.c_void_p(sgemm or None), ctypes.c_void_p(dgemm or None))
+    lib.gl_set_blas(*(ctypes.c_void_p(address or None) for address in _torch_blas()))
     return lib
