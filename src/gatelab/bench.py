@@ -27,6 +27,7 @@ from .ops import recurrence_trace
 from .ops.dispatch import BACKENDS
 
 REFERENCE = "torch.nn.GRU"
+TORCH_LSTM = "torch.nn.LSTM"
 NAIVE = "naive"           # the per-step loop a user writes by hand: x[:, t], project, step, autograd
 
 
@@ -53,12 +54,14 @@ class BenchSize:
 class Contender:
     """One module to time: a variant under a backend, torch.nn.GRU, or the naive loop of a variant."""
 
-    variant: str | None      # None for torch.nn.GRU
+    variant: str | None      # None for torch.nn.GRU; "lstm" with backend "aten" for torch.nn.LSTM
     backend: str             # a gatelab backend, "aten" for torch, "naive"
 
     @property
     def label(self) -> str:
-        return REFERENCE if self.variant is None else f"{self.variant} [{self.backend}]"
+        if self.backend == "aten":
+            return REFERENCE if self.variant is None else TORCH_LSTM
+        return f"{self.variant} [{self.backend}]"
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,9 @@ class BenchRow:
 
 def contenders(variants: list[str], backends: list[str] | None, naive: bool,
                device: str = "cpu") -> list[Contender]:
-    """torch.nn.GRU first, then every variant under every applicable backend (or those asked for); GPU-only
-    backends only on a GPU."""
-    chosen = [Contender(None, "aten")]
+    """torch.nn.GRU first (and torch.nn.LSTM when the LSTM is asked for), then every variant under every
+    applicable backend (or those asked for); GPU-only backends only on a GPU, CPU-only ones only on the CPU."""
+    chosen = [Contender(None, "aten")] + ([Contender("lstm", "aten")] if "lstm" in variants else [])
     for name in variants:
         layout = _make(Contender(name, "auto"), BenchSize(1, 1, 1, 1), torch.float32).layouts[0]
         for backend, spec in BACKENDS.items():
@@ -92,8 +95,9 @@ def contenders(variants: list[str], backends: list[str] | None, naive: bool,
 
 
 def _make(c: Contender, size: BenchSize, dtype: torch.dtype) -> nn.Module:
-    if c.variant is None:
-        return nn.GRU(size.input_size, size.hidden_size, batch_first=True, dtype=dtype)
+    if c.backend == "aten":
+        torch_layer = nn.GRU if c.variant is None else nn.LSTM
+        return torch_layer(size.input_size, size.hidden_size, batch_first=True, dtype=dtype)
     backend = "loop" if c.backend in (NAIVE, "auto") else c.backend
     return recurrent_layer(c.variant, size.input_size, size.hidden_size, batch_first=True, backend=backend,
                            dtype=dtype)
@@ -104,7 +108,13 @@ def naive_forward(layer: GRU | LSTM, x: torch.Tensor) -> torch.Tensor:
     return recurrence_trace(x.transpose(0, 1), None, layer.layouts[0], layer.cell_params(0, 0)).hidden.transpose(0, 1)
 
 
-def _runner(c: Contender, module: nn.Module, x: torch.Tensor, backward: bool) -> Callable[[], None]:
+TRAINING_STEP = "training step (Adam)"
+
+
+def _runner(c: Contender, module: nn.Module, x: torch.Tensor, backward: bool | str) -> Callable[[], None]:
+    """One timed call: forward+backward (``backward=True``), forward without grad (False), or a whole training
+    step of a small regression model — layer, linear head on the last output, MSE, backward, Adam
+    (``TRAINING_STEP``: what the lab pays per step)."""
     def forward() -> torch.Tensor:
         return naive_forward(module, x) if c.backend == NAIVE else module(x)[0]
 
@@ -115,14 +125,25 @@ def _runner(c: Contender, module: nn.Module, x: torch.Tensor, backward: bool) ->
         with torch.no_grad():
             forward()
 
+    if backward == TRAINING_STEP:
+        head = nn.Linear(module.hidden_size, 1)
+        target = torch.randn(x.shape[0], 1, generator=torch.Generator().manual_seed(1))
+        optimizer = torch.optim.Adam([*module.parameters(), *head.parameters()], lr=1e-3)
+
+        def training_step() -> None:
+            optimizer.zero_grad(set_to_none=True)
+            torch.nn.functional.mse_loss(head(forward()[:, -1]), target).backward()
+            optimizer.step()
+
+        return training_step
     return forward_backward if backward else forward_only
 
 
 def matmul_flops(c: Contender, size: BenchSize, backward: bool) -> float:
     """Multiply-adds ×2 of the matrix products: the input projection and the recurrent products (the
     backward does each twice more: the data and the weight gradients)."""
-    if c.variant is None:
-        n_x = n_h = 3
+    if c.backend == "aten":
+        n_x = n_h = 3 if c.variant is None else 4
     else:
         layout = _make(c, BenchSize(1, 1, 1, 1), torch.float32).layouts[0]
         n_x, n_h = len(layout.ih_blocks), len(layout.hh_blocks)
@@ -144,11 +165,12 @@ def _seconds(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def compare(chosen: list[Contender], sizes: list[BenchSize], *, rounds: int = 7, backward: bool = True,
+def compare(chosen: list[Contender], sizes: list[BenchSize], *, rounds: int = 7, backward: bool | str = True,
             on_measure: Callable[[str], None] | None = None) -> list[BenchRow]:
-    """Median time of each contender per size, rounds interleaved across contenders."""
+    """Median time of each contender per size, rounds interleaved across contenders. ``backward``: True for
+    forward+backward, False for inference, :data:`TRAINING_STEP` for a whole training step."""
     rows: list[BenchRow] = []
-    mode = "forward+backward" if backward else "forward (no grad)"
+    mode = backward if isinstance(backward, str) else "forward+backward" if backward else "forward (no grad)"
     for size in sizes:
         torch.manual_seed(0)
         x = torch.randn(size.batch, size.steps, size.input_size)
@@ -168,7 +190,7 @@ def compare(chosen: list[Contender], sizes: list[BenchSize], *, rounds: int = 7,
         for c, samples in times.items():
             median = statistics.median(samples)
             rows.append(BenchRow(str(size), mode, c.label, c.variant, c.backend, median * 1e3, median / reference,
-                                 matmul_flops(c, size, backward) / median / 1e9))
+                                 matmul_flops(c, size, bool(backward)) / median / 1e9))
     return rows
 
 

@@ -132,7 +132,8 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
     if name == "auto":
         linear = "linear" if device.type == "cpu" else "scan"
         triton = device.type == "cuda" and dtype in TRITON_DTYPES and triton_available(device)
-        native = device.type == "cpu" and dtype in NATIVE_DTYPES and native_available()
+        native = (device.type == "cpu" and dtype in NATIVE_DTYPES and not _tracing_fake_tensors()
+                  and native_available())
         preferred = (linear, *(("triton",) if triton else ()), *(("native",) if native else ()), "fused",
                      "torch_lstm", "loop")
         name = next(n for n in preferred if BACKENDS[n].applies(layout))
@@ -171,8 +172,17 @@ def _check_triton(device: torch.device, dtype: torch.dtype) -> None:
         raise bad_argument("dtype", f"{allowed} for backend 'triton'", str(dtype).removeprefix("torch."))
 
 
+def _tracing_fake_tensors() -> bool:
+    """Whether torch.compile / torch.export (and so torch.onnx.export) is tracing: its tensors have no data for
+    compiled code to read, so ``auto`` keeps the fused loop, which traces as plain torch ops."""
+    return torch.compiler.is_compiling()
+
+
 def _check_native(device: torch.device, dtype: torch.dtype) -> None:
     """The compiled loop's requirements, as clear errors."""
+    if _tracing_fake_tensors():
+        raise bad_argument("backend", "a backend other than 'native' under torch.compile and torch.export",
+                           "native", hint="the compiled loop reads the tensors' data; use 'auto' or 'fused'")
     if device.type != "cpu":
         raise bad_argument("backend", "backend 'native' on the CPU", str(device), hint="use 'auto' or 'triton'")
     if dtype not in NATIVE_DTYPES:
