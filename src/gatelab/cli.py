@@ -226,7 +226,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     from ._errors import unknown_name
     from .bench import (
-        REFERENCE,
         BenchSize,
         compare,
         contenders,
@@ -275,11 +274,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         for r in rows:
             if (r.size, r.mode) != key:
                 continue
-            cells = [r.variant or REFERENCE, r.backend, f"{r.median_ms:.1f}", f"{r.ratio:.2f}", f"{r.gflops:.1f}",
+            module = r.label if r.backend == "aten" else r.variant
+            cells = [module, r.backend, f"{r.median_ms:.1f}", f"{r.ratio:.2f}", f"{r.gflops:.1f}",
                      f"{100 * r.gflops / ceiling:.0f}%"]
             if args.memory:
                 cells.append("" if r.peak_mb is None else f"{r.peak_mb:.0f}")
-            table.add_row(*cells, style="bold" if r.variant is None else None)
+            table.add_row(*cells, style="bold" if r.backend == "aten" else None)
         console.print(table)
     if args.markdown:
         with open(args.markdown, "w") as handle:

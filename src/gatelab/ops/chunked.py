@@ -30,14 +30,15 @@ def chunk_steps(layout: CellLayout, batch: int, itemsize: int, max_bytes: int = 
     return max(MIN_CHUNK_STEPS, max_bytes // max(1, batch * width * itemsize))
 
 
-def time_chunked(op):
-    """Wrap ``op`` (the contract of :func:`gatelab.ops.recurrence`) to run CPU sequences chunk by chunk."""
+def time_chunked(op, max_bytes: int = MAX_SLAB_BYTES):
+    """Wrap ``op`` (the contract of :func:`gatelab.ops.recurrence`) to run CPU sequences chunk by chunk, each
+    with-autograd slab at most ``max_bytes``."""
 
     @functools.wraps(op)
     def run(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
             mask: Tensor | None = None) -> tuple[Tensor, State]:
         steps = x.shape[0]
-        limit = MAX_SLAB_BYTES if torch.is_grad_enabled() else INFERENCE_SLAB_BYTES
+        limit = max_bytes if torch.is_grad_enabled() else INFERENCE_SLAB_BYTES
         size = chunk_steps(layout, x.shape[1], x.element_size(), limit)
         if x.device.type != "cpu" or size >= steps:
             return op(x, state0, layout, params, mask)

@@ -244,29 +244,36 @@ class _FusedGRU(torch.autograd.Function):
                 d_prev.addcmul_(d_total, notm_s[t])
             d_total = d_prev
         d_h0 = d_total
-        r_all = gates[..., rs] if plan.candidate == "reset_before" else None
         return (d_xw, d_h0, None, None,
-                *recurrent_weight_grads(plan, h_prev, r_all, d_pg, d_uc, d_a, ctx.has_b_const, ctx.has_b_hh))
+                *recurrent_weight_grads(plan, h0, out, d_pg, d_uc, d_a, ctx.has_b_const, ctx.has_b_hh,
+                                        r_all=gates[..., rs] if plan.candidate == "reset_before" else None))
 
 
-def recurrent_weight_grads(plan: GRUPlan, h_prev: Tensor, r_all: Tensor | None, d_pg: Tensor | None,
-                           d_uc: Tensor | None, d_a: Tensor, has_b_const: bool, has_b_hh: bool):
-    """The recurrent weights' gradients from the per-step ones, each one large product over all T·B rows:
-    ∂L/∂U = Σ_t (∂L/∂pre_t)ᵀ h_{t-1} for the rows of U_fused, and ∂L/∂U_h = Σ_t (∂L/∂a_t)ᵀ (r_t ⊙ h_{t-1}) when
-    the reset sits before U_h. ``h_prev``: (T, B, H) the states each step read; ``r_all``: the reset gate's values
-    (reset before only); ``d_pg``, ``d_uc``, ``d_a``: gradients of the gates' pre-activations, of U_h h (+ b_hh)
-    and of the candidate's pre-activation."""
-    steps, batch, H = h_prev.shape
-    rows = steps * batch
-    flat_prev = h_prev.reshape(rows, H)
+def recurrent_weight_grads(plan: GRUPlan, h0: Tensor, out: Tensor, d_pg: Tensor | None, d_uc: Tensor | None,
+                           d_a: Tensor, has_b_const: bool, has_b_hh: bool, *, r_all: Tensor | None = None,
+                           d_u_h: Tensor | None = None):
+    """The recurrent weights' gradients from the per-step ones, as large products over all T·B rows:
+    ∂L/∂U = Σ_t (∂L/∂pre_t)ᵀ h_{t-1} for the rows of U_fused (h_{t-1} read from h0 and ``out`` in place, no
+    (T, B, H) copy), and ∂L/∂U_h = Σ_t (∂L/∂a_t)ᵀ (r_t ⊙ h_{t-1}) when the reset sits before U_h — given as
+    ``d_u_h`` when the caller accumulated it, else from the reset gate's values ``r_all``. ``d_pg``, ``d_uc``,
+    ``d_a``: gradients of the gates' pre-activations, of U_h h (+ b_hh) and of the candidate's pre-activation."""
+    H = h0.shape[-1]
+
+    def by_previous_state(grad: Tensor) -> Tensor:                     # Σ_t gradᵀ_t h_{t-1}
+        product = grad[0].t().mm(h0)
+        if grad.shape[0] > 1:
+            product.addmm_(grad[1:].reshape(-1, grad.shape[-1]).t(), out[:-1].reshape(-1, H))
+        return product
+
     parts = []
     if plan.n_gates and plan.gates_read_h:
-        parts.append(d_pg.reshape(rows, -1).t().mm(flat_prev))
+        parts.append(by_previous_state(d_pg))
     if plan.candidate in ("no_reset", "reset_after"):
-        parts.append(d_uc.reshape(rows, H).t().mm(flat_prev))
+        parts.append(by_previous_state(d_uc))
     d_u_fused = (parts[0] if len(parts) == 1 else torch.cat(parts)) if parts else None
-    d_u_h = d_a.reshape(rows, H).t().mm((r_all * h_prev).reshape(rows, H)) \
-        if plan.candidate == "reset_before" else None
+    if plan.candidate == "reset_before" and d_u_h is None:
+        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
+        d_u_h = d_a.reshape(-1, H).t().mm((r_all * h_prev).reshape(-1, H))
     d_b_const = d_pg.sum((0, 1)) if has_b_const else None
     d_b_hh = d_uc.sum((0, 1)) if has_b_hh else None
     return d_u_fused, d_u_h, d_b_const, d_b_hh

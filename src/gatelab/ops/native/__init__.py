@@ -104,20 +104,22 @@ class _NativeGRU(torch.autograd.Function):
         plan: GRUPlan = ctx.plan
         steps, batch, H = out.shape
         G = plan.n_gates * H
-        h0, u_fused, u_h, d_out, d_last = map(_contiguous, (h0, u_fused, u_h, d_out, d_last))
+        h0, u_fused, u_h, d_last = map(_contiguous, (h0, u_fused, u_h, d_last))
+        if d_out is not None and d_out.stride(-1) != 1:
+            d_out = d_out.contiguous()
+        dout_strides = d_out.stride()[:2] if d_out is not None else (0, 0)    # the layer's (B, T, H) view: no copy
         d_xw = out.new_empty(steps, batch, ctx.nx)
         d_pg = (d_xw[..., :G] if plan.gates_read_x else out.new_empty(steps, batch, G)) if G else None
         d_uc = out.new_empty(steps, batch, H) if plan.candidate == "reset_after" else None
         d_h0 = out.new_empty(batch, H)
+        d_u_h = out.new_zeros(H, H) if plan.candidate == "reset_before" else None   # accumulated in the loop
         n_fused = u_fused.shape[0] if u_fused is not None else 0
         getattr(library(), f"gl_gru_backward_{DTYPES[out.dtype]}")(
             _plan_ints(plan), steps, batch, H, ctx.nx, n_fused, _ptr(h0), _ptr(out), _ptr(gates), _ptr(cand),
-            _ptr(uh_all), _ptr(mask_u8), _ptr(u_fused), _ptr(u_h), _ptr(d_out), _ptr(d_last), _ptr(d_xw),
-            _ptr(None if plan.gates_read_x else d_pg), _ptr(d_uc), _ptr(d_h0))
+            _ptr(uh_all), _ptr(mask_u8), _ptr(u_fused), _ptr(u_h), _ptr(d_out), *map(ctypes.c_long, dout_strides), _ptr(d_last),
+            _ptr(d_xw), _ptr(None if plan.gates_read_x else d_pg), _ptr(d_uc), _ptr(d_h0), _ptr(d_u_h))
         d_a = d_xw[..., -H:]
         if plan.candidate == "no_reset":
             d_uc = d_a
-        h_prev = torch.cat([h0.unsqueeze(0), out[:-1]])
-        r_all = gates[..., plan.r_at * H:(plan.r_at + 1) * H] if plan.candidate == "reset_before" else None
         return (d_xw, d_h0, None, None,
-                *recurrent_weight_grads(plan, h_prev, r_all, d_pg, d_uc, d_a, ctx.has_b_const, ctx.has_b_hh))
+                *recurrent_weight_grads(plan, h0, out, d_pg, d_uc, d_a, ctx.has_b_const, ctx.has_b_hh, d_u_h=d_u_h))

@@ -29,7 +29,7 @@ import torch
 
 SOURCE = "gru_loop.cpp"
 FLAGS = ("-O3", "-march=native", "-std=c++17", "-shared", "-fPIC", "-fno-math-errno")
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 
 class NativeBuildWarning(UserWarning):

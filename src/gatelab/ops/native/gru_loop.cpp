@@ -151,6 +151,22 @@ inline float tanh_(float a) {
 }
 inline double tanh_(double a) { return std::tanh(a); }
 
+// C (n × m, ldc) += Aᵀ · M over `rows` rows: A (rows × n, lda), M (rows × m, ldm) — a weight gradient
+template <typename T>
+void mm_tn_acc(int rows, int n, int m, const T* A, int lda, const T* M, int ldm, T* C, int ldc) {
+    if (rows == 0 || n == 0 || m == 0) return;
+    if (auto gemm = blas<T>()) {                 // column-major: Cᵀ (m × n) += Mᵀ · A
+        const T one = 1;
+        gemm("N", "T", &m, &n, &rows, &one, M, &ldm, A, &lda, &one, C, &ldc);
+        return;
+    }
+    for (int b = 0; b < rows; ++b)
+        for (int i = 0; i < n; ++i) {
+            const T a = A[b * lda + i];
+            for (int j = 0; j < m; ++j) C[i * ldc + j] += a * M[b * ldm + j];
+        }
+}
+
 // The activation table's kernel ids (gatelab/cells/activations.py): σ 0 sigmoid, 1 hard_sigmoid;
 // φ 0 tanh, 1 relu, 2 identity; each applied in place over n values. Derivatives are taken from the outputs,
 // as the backward keeps only those.
@@ -256,20 +272,25 @@ void forward(const int* plan_ints, int steps, int B, int H, int NX, int NF, cons
 template <typename T>
 void backward(const int* plan_ints, int steps, int B, int H, int NX, int NF, const T* h0, const T* out,
               const T* gates, const T* cand, const T* uhk, const uint8_t* mask, const T* uf, const T* uh,
-              const T* d_out, const T* d_last, T* d_xw, T* d_pg_own, T* d_uc, T* d_h0) {
+              const T* d_out, long dout_st, long dout_sb, const T* d_last, T* d_xw, T* d_pg_own, T* d_uc, T* d_h0,
+              T* d_uh) {
     const Plan p(plan_ints);
     const int G = p.n_gates * H;
     const long BH = (long)B * H;
     const bool has_z = p.z_at >= 0, share = has_z && p.z_at == p.r_at;
     const int pg_ld = p.gates_read_x ? NX : G;
     T* pg_all = p.gates_read_x ? d_xw : d_pg_own;                  // gate pre-activation gradients
-    std::vector<T> d_total(BH), d_prev(BH), d_rh(p.mode == RESET_BEFORE ? BH : 0);
+    std::vector<T> d_total(BH), d_prev(BH), d_rh(p.mode == RESET_BEFORE ? BH : 0), rh(p.mode == RESET_BEFORE ? BH : 0);
+    // d_out[t, b, j] at d_out + t·dout_st + b·dout_sb + j: the layer's batch-first view needs no copy
+    auto dout = [&](long t, long b) { return d_out + t * dout_st + b * dout_sb; };
     const bool via_hu = p.mode == NO_RESET || p.mode == RESET_AFTER;
     const Product<T> back_gates(false, B, H, G, p.gates_read_h && G ? uf : nullptr, H),
         back_cand(false, B, H, H, via_hu ? uf + (long)(NF - H) * H : nullptr, H),
         back_reset(false, B, H, H, p.mode == RESET_BEFORE ? uh : nullptr, H);
-    for (long i = 0; i < BH; ++i)
-        d_total[i] = (d_last ? d_last[i] : T(0)) + (d_out && steps ? d_out[(steps - 1) * BH + i] : T(0));
+    for (int b = 0; b < B; ++b)
+        for (int j = 0; j < H; ++j)
+            d_total[(long)b * H + j] = (d_last ? d_last[(long)b * H + j] : T(0))
+                                       + (d_out && steps ? dout(steps - 1, b)[j] : T(0));
     if (!cand) cand = out;
     for (int t = steps - 1; t >= 0; --t) {
         const T* hp = t ? out + (t - 1) * BH : h0;
@@ -310,13 +331,16 @@ void backward(const int* plan_ints, int steps, int B, int H, int NX, int NF, con
                     const T dr = d_rh[i] * hp[i] * sigma_grad(p.sigma, r);
                     T& slot = pg[(long)b * pg_ld + p.r_at * H + j];
                     slot = share ? slot + dr : dr;
+                    rh[i] = r * hp[i];
                 }
+            mm_tn_acc(B, H, H, da, NX, rh.data(), H, d_uh, H);         // ∂L/∂U_h += daᵀ (r ⊙ h_{t-1})
         }
         for (int b = 0; b < B; ++b) {                               // what flows to h_{t-1} without U
             const bool on = !mask || mask[(long)t * B + b];
+            const T* following = (d_out && t > 0) ? dout(t - 1, b) : nullptr;
             for (int j = 0; j < H; ++j) {
                 const long i = (long)b * H + j;
-                T v = (d_out && t > 0) ? d_out[(t - 1) * BH + i] : T(0);
+                T v = following ? following[j] : T(0);
                 if (on) {
                     if (has_z && p.carry) v += d_total[i] * (T(1) - g[(long)b * G + p.z_at * H + j]);
                     if (p.mode == RESET_BEFORE) v += d_rh[i] * g[(long)b * G + p.r_at * H + j];
@@ -338,7 +362,7 @@ void backward(const int* plan_ints, int steps, int B, int H, int NX, int NF, con
 
 extern "C" {
 
-int gl_abi_version() { return 2; }
+int gl_abi_version() { return 3; }
 
 void gl_set_blas(void* sgemm, void* dgemm, void* pack_size, void* pack, void* compute) {
     g_sgemm = reinterpret_cast<gemm_fn<float>>(sgemm);
@@ -357,9 +381,10 @@ void gl_set_blas(void* sgemm, void* dgemm, void* pack_size, void* pack, void* co
 #define GL_BACKWARD(NAME, T)                                                                                    \
     void NAME(const int* plan, int steps, int B, int H, int NX, int NF, const T* h0, const T* out,             \
               const T* gates, const T* cand, const T* uhk, const uint8_t* mask, const T* uf, const T* uh,      \
-              const T* d_out, const T* d_last, T* d_xw, T* d_pg, T* d_uc, T* d_h0) {                           \
-        backward<T>(plan, steps, B, H, NX, NF, h0, out, gates, cand, uhk, mask, uf, uh, d_out, d_last, d_xw,   \
-                    d_pg, d_uc, d_h0);                                                                         \
+              const T* d_out, long dout_st, long dout_sb, const T* d_last, T* d_xw, T* d_pg, T* d_uc, T* d_h0,  \
+              T* d_uh) {                                                                                       \
+        backward<T>(plan, steps, B, H, NX, NF, h0, out, gates, cand, uhk, mask, uf, uh, d_out, dout_st, dout_sb, \
+                    d_last, d_xw, d_pg, d_uc, d_h0, d_uh);                                                     \
     }
 GL_FORWARD(gl_gru_forward_f32, float)
 GL_FORWARD(gl_gru_forward_f64, double)
