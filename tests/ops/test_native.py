@@ -161,3 +161,9 @@ def test_built_once_then_loaded_from_the_cache_even_without_a_compiler(tmp_path)
     again = run_isolated(cache, os.environ["PATH"].split(os.pathsep))
     assert again["available"] and libraries[0].stat().st_mtime_ns == stamp
     assert not list(cache.glob("native-*/.build-*"))
+
+
+@pytest.mark.parametrize("variant", ["gru", "mgu"])
+def test_the_reset_before_weight_gradient_accumulated_over_several_blocks_matches(variant):
+    # ∂L/∂U_h is accumulated per block of 2048 // B steps: B = 64 gives blocks of 32, so T = 70 spans three
+    check(variant, "before", 64, 70, 5, torch.float64, masked=True)

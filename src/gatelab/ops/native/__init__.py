@@ -116,8 +116,8 @@ class _NativeGRU(torch.autograd.Function):
         n_fused = u_fused.shape[0] if u_fused is not None else 0
         getattr(library(), f"gl_gru_backward_{DTYPES[out.dtype]}")(
             _plan_ints(plan), steps, batch, H, ctx.nx, n_fused, _ptr(h0), _ptr(out), _ptr(gates), _ptr(cand),
-            _ptr(uh_all), _ptr(mask_u8), _ptr(u_fused), _ptr(u_h), _ptr(d_out), *map(ctypes.c_long, dout_strides), _ptr(d_last),
-            _ptr(d_xw), _ptr(None if plan.gates_read_x else d_pg), _ptr(d_uc), _ptr(d_h0), _ptr(d_u_h))
+            _ptr(uh_all), _ptr(mask_u8), _ptr(u_fused), _ptr(u_h), _ptr(d_out), *map(ctypes.c_long, dout_strides),
+            _ptr(d_last), _ptr(d_xw), _ptr(None if plan.gates_read_x else d_pg), _ptr(d_uc), _ptr(d_h0), _ptr(d_u_h))
         d_a = d_xw[..., -H:]
         if plan.candidate == "no_reset":
             d_uc = d_a

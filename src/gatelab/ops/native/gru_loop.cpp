@@ -280,7 +280,11 @@ void backward(const int* plan_ints, int steps, int B, int H, int NX, int NF, con
     const bool has_z = p.z_at >= 0, share = has_z && p.z_at == p.r_at;
     const int pg_ld = p.gates_read_x ? NX : G;
     T* pg_all = p.gates_read_x ? d_xw : d_pg_own;                  // gate pre-activation gradients
-    std::vector<T> d_total(BH), d_prev(BH), d_rh(p.mode == RESET_BEFORE ? BH : 0), rh(p.mode == RESET_BEFORE ? BH : 0);
+    // ∂L/∂U_h (reset before) = Σ_t daᵀ_t (r_t ⊙ h_{t-1}), accumulated per block of steps: one product of
+    // ~2048 rows per block keeps the matrix product efficient without a (T, B, H) buffer
+    const int block = std::max(1, 2048 / std::max(B, 1));
+    std::vector<T> d_total(BH), d_prev(BH), d_rh(p.mode == RESET_BEFORE ? BH : 0),
+        rh(p.mode == RESET_BEFORE ? (size_t)std::min(block, std::max(steps, 1)) * BH : 0);
     // d_out[t, b, j] at d_out + t·dout_st + b·dout_sb + j: the layer's batch-first view needs no copy
     auto dout = [&](long t, long b) { return d_out + t * dout_st + b * dout_sb; };
     const bool via_hu = p.mode == NO_RESET || p.mode == RESET_AFTER;
@@ -331,9 +335,12 @@ void backward(const int* plan_ints, int steps, int B, int H, int NX, int NF, con
                     const T dr = d_rh[i] * hp[i] * sigma_grad(p.sigma, r);
                     T& slot = pg[(long)b * pg_ld + p.r_at * H + j];
                     slot = share ? slot + dr : dr;
-                    rh[i] = r * hp[i];
+                    rh[(t % block) * BH + i] = r * hp[i];
                 }
-            mm_tn_acc(B, H, H, da, NX, rh.data(), H, d_uh, H);         // ∂L/∂U_h += daᵀ (r ⊙ h_{t-1})
+            if (t % block == 0) {                                   // a block is complete: steps t … t + n − 1
+                const int n = std::min(block, steps - t);
+                mm_tn_acc(n * B, H, H, d_xw + (long)t * B * NX + NX - H, NX, rh.data(), H, d_uh, H);
+            }
         }
         for (int b = 0; b < B; ++b) {                               // what flows to h_{t-1} without U
             const bool on = !mask || mask[(long)t * B + b];
