@@ -167,3 +167,10 @@ def test_built_once_then_loaded_from_the_cache_even_without_a_compiler(tmp_path)
 def test_the_reset_before_weight_gradient_accumulated_over_several_blocks_matches(variant):
     # ∂L/∂U_h is accumulated per block of 2048 // B steps: B = 64 gives blocks of 32, so T = 70 spans three
     check(variant, "before", 64, 70, 5, torch.float64, masked=True)
+
+
+def test_subnormals_are_flushed_inside_the_loop_only():
+    layout, params, x, state0, mask = make("gru_no_carry", "before", 4, 30, 6, torch.float32, False)
+    run_with_grads(native_gru_recurrence, layout, params, x, state0, mask)
+    tiny = torch.tensor([1e-39], dtype=torch.float32)                 # a subnormal float32
+    assert (tiny * 1.0).item() != 0.0 and (tiny + 0.0).item() != 0.0, "the thread's FTZ/DAZ flags were restored"

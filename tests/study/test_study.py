@@ -235,3 +235,16 @@ def test_primary_comparisons_get_more_seeds_where_declared():
     assert StudySpec.from_dict(spec.to_dict()) == spec, "the study-file format keeps it"
     with pytest.raises(ValueError, match="primary_seeds: expected a positive int"):
         StudySpec("bad", ("gru",), (TaskConfig("parity"),), primary_seeds=0)
+
+
+def test_a_task_table_can_carry_its_own_step_budget():
+    data = {"name": "budgets", "variants": ["gru", "rnn"], "seeds": 1, "match_params": False,
+            "train": {"steps": 300},
+            "tasks": [{"name": "adding", "length": 20, "budget": 1200}, {"name": "parity", "length": 8}]}
+    spec = StudySpec.from_dict(data)
+    assert {(r.task.name, r.train.steps) for r in spec.runs()} == {("adding", 1200), ("parity", 300)}
+    assert dict(spec.runs()[0].task.sizes) == {"length": 20}, "the budget is no task size"
+    assert StudySpec.from_dict(spec.to_dict()) == spec, "the study-file format keeps it"
+    assert spec.restricted(tasks=["parity"]).budgets == ()
+    with pytest.raises(ValueError, match=r"tasks.adding.budget: expected a positive int \(training steps\), got 0"):
+        StudySpec.from_dict({**data, "tasks": [{"name": "adding", "budget": 0}]})

@@ -59,6 +59,8 @@ class StudySpec:
             on the same task (Chung et al. 2014), instead of the same hidden size.
         learning_rates: a grid; when given, every variant is trained at each rate and the report compares each
             variant at its best rate by the validation metric (so no variant loses by an ill-suited rate).
+        budgets: per task, its own step budget (a task table's ``budget = N``) in place of ``train.steps``: long-lag
+            tasks need more steps than the others for the reference ``gru`` to meet their criterion.
     """
 
     name: str
@@ -71,6 +73,7 @@ class StudySpec:
     learning_rates: tuple[float, ...] = ()
     primary: tuple[PrimaryFamily, ...] = ()
     primary_seeds: int | None = None
+    budgets: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for v in self.variants:
@@ -85,6 +88,11 @@ class StudySpec:
                     raise unknown_name(f"primary {family.name!r} task", t, sorted(names))
         if isinstance(self.seeds, bool) or not isinstance(self.seeds, int) or self.seeds < 1:
             raise bad_argument("seeds", "a positive int", self.seeds)
+        for task, budget in self.budgets:
+            if task not in names:
+                raise unknown_name("budget task", task, sorted(names))
+            if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+                raise bad_argument(f"tasks.{task}.budget", "a positive int (training steps)", budget)
         if self.primary_seeds is not None and (isinstance(self.primary_seeds, bool) or not isinstance(
                 self.primary_seeds, int) or self.primary_seeds < 1):
             raise bad_argument("primary_seeds", "a positive int", self.primary_seeds)
@@ -95,7 +103,9 @@ class StudySpec:
         return {"name": self.name, "variants": list(self.variants), "seeds": self.seeds,
                 "match_params": self.match_params, "learning_rates": list(self.learning_rates),
                 "model": config_data(self.model, "model"), "train": config_data(self.train, "train"),
-                "tasks": [{"name": t.name, **dict(t.sizes)} for t in self.tasks],
+                "tasks": [{"name": t.name, **dict(t.sizes),
+                           **({"budget": self.budget(t.name)} if t.name in dict(self.budgets) else {})}
+                          for t in self.tasks],
                 **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {}),
                 **({"primary_seeds": self.primary_seeds} if self.primary_seeds is not None else {})}
 
@@ -108,14 +118,17 @@ class StudySpec:
         task_list = data.get("tasks", [])
         if not task_list:
             raise bad_argument("tasks", "at least one [[tasks]] table", task_list)
-        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k != "name")) for t in task_list)
+        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k not in ("name", "budget")))
+                      for t in task_list)
+        budgets = tuple((t["name"], t["budget"]) for t in task_list if "budget" in t)
         model = strict_config(ModelConfig, data.get("model", {}), "model")
         train = strict_config(TrainConfig, data.get("train", {}), "train")
         chosen = data.get("variants", "all")
         chosen = variants() if chosen == "all" else chosen
         return cls(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
                    data.get("match_params", True), tuple(data.get("learning_rates", ())),
-                   tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())), data.get("primary_seeds"))
+                   tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())), data.get("primary_seeds"),
+                   budgets)
 
     def runs(self) -> list[RunConfig]:
         """Every run of the study, ``gru`` first within each (task, seed) so paired comparisons fill early."""
@@ -131,8 +144,13 @@ class StudySpec:
                         hidden = matched_hidden_size(variant, task, self.model)
                     model = replace(self.model, variant=variant, hidden_size=hidden)
                     for rate in self.learning_rates or (self.train.learning_rate,):
-                        runs.append(RunConfig(task, model, replace(self.train, seed=seed, learning_rate=rate)))
+                        train = replace(self.train, seed=seed, learning_rate=rate, steps=self.budget(task.name))
+                        runs.append(RunConfig(task, model, train))
         return runs
+
+    def budget(self, task: str) -> int:
+        """The training-step budget of ``task``'s runs."""
+        return dict(self.budgets).get(task, self.train.steps)
 
     def primary_run(self, task: str, variant: str) -> bool:
         """Whether (task, variant) takes part in a primary comparison (gru does, on a primary family's task)."""
@@ -154,7 +172,7 @@ class StudySpec:
                                             tasks=tuple(t for t in f.tasks if t in names)) for f in self.primary)
                         if f.variants and f.tasks)
         return replace(self, variants=kept_variants, tasks=chosen, seeds=self.seeds if seeds is None else seeds,
-                       primary=primary)
+                       primary=primary, budgets=tuple((t, b) for t, b in self.budgets if t in names))
 
 
 def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: int) -> int:
