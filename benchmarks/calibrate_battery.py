@@ -28,7 +28,7 @@ from gatelab.study.spec import load_study
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="standard")
+    parser.add_argument("--preset", default="standard", help="a preset name or a study file")
     parser.add_argument("--tasks", nargs="+", help="only these tasks of the preset")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--budget", type=int, default=3000, help="steps at which a run is censored")
@@ -37,7 +37,7 @@ def main() -> int:
     args = parser.parse_args()
 
     base = load_study(args.preset).restricted(variants=["gru"], tasks=args.tasks, seeds=args.seeds)
-    spec = dataclasses.replace(base, name=f"calibrate-{args.preset}", primary=(), primary_seeds=None, budgets=(),
+    spec = dataclasses.replace(base, name=f"calibrate-{Path(args.preset).stem}", primary=(), primary_seeds=None, budgets=(),
                                train=dataclasses.replace(base.train, steps=args.budget, stop_at_criterion=True))
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -97,7 +97,7 @@ class RunConfig:
 
 INITS = ("default", "chrono")
 # Fields added to a config after keys were stored, with the default that older runs had implicitly.
-LATE_FIELDS = {"model": {"init": "default"}, "train": {"stop_at_criterion": False}}
+LATE_FIELDS = {"model": {"init": "default"}, "train": {"stop_at_criterion": False, "restore_best": False}}
 
 
 def config_data(config, section: str) -> dict:

@@ -4,6 +4,6 @@ model per series for the classical ones, one global model for the recurrent ones
 
 from .classical import CLASSICAL, ClassicalForecaster
 from .contract import Forecaster
-from .recurrent import RecurrentForecaster
+from .recurrent import RecurrentForecaster, matched_hidden_size
 
-__all__ = ["CLASSICAL", "ClassicalForecaster", "Forecaster", "RecurrentForecaster"]
+__all__ = ["CLASSICAL", "ClassicalForecaster", "Forecaster", "RecurrentForecaster", "matched_hidden_size"]

@@ -1,51 +1,90 @@
-"""The model ladder on a set of series, evaluated by rolling-origin cross-validation.
+"""The model ladder on a set of series, evaluated by rolling-origin cross-validation, and the folder it writes.
 
-Every model sees the same origins: for origin k of K, each series is cut ``(K − k)·step`` observations before
-its end, the model is fitted on what precedes the cut and forecasts ``horizon`` steps. Each forecast is a row
-(series, origin, model, step, truth, forecast, MASE scale); the report computes every error and the verdict from
-these rows alone. Rows reach the caller model by model (``on_model``), so a failure or a kill loses nothing that
-was finished.
+Origins: for origin k of K, each series is cut ``(K − 1 − k)·step + horizon`` observations before its end; the
+forecast at that cutoff sees only what precedes it (tested by corrupting the data after a cutoff). Classical
+rungs are fitted again at every origin (cheap); a recurrent rung is fitted at every ``refit_every``-th origin and
+forecasts the origins between from the newer data with the weights it has (statsforecast's ``refit`` semantics),
+as an ensemble of ``seeds`` models whose mean is the forecast and whose spread is kept.
+
+Each forecast is a row (series, origin, model, step, truth, forecast, seed forecasts, MASE scale); the report
+computes every error, interval and verdict from the rows alone. :func:`run_forecast` owns the output folder: a
+model's rows are appended when the model is done, then ``models.json`` records it — so a killed forecast resumes
+without fitting finished models again.
 """
 
 from __future__ import annotations
 
+import csv
+import json
+import math
+import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
-from .._errors import check_positive_int, unknown_name
-from ..baselines import CLASSICAL, ClassicalForecaster, RecurrentForecaster
+from .._errors import InputError, bad_argument, check_positive_int, unknown_name
+from ..baselines import CLASSICAL, ClassicalForecaster, RecurrentForecaster, matched_hidden_size
 from ..registry import variants
-from ..tasks.series import SeriesSet, check_lengths
+from ..tasks.series import MIN_TRAIN, SeriesSet, check_lengths
+
+Event = Callable[[str, dict], None]     # the lab's progress convention: on_event(kind, data)
+FIELDS = ["unique_id", "origin", "cutoff", "ds", "horizon", "model", "y", "y_hat", "y_hat_seeds", "fit_origin",
+          "scale"]
+DEFAULT_TIME_LIMIT = 300.0
 
 
 @dataclass(frozen=True)
 class ForecastSpec:
-    """What to run. ``step``: observations between origins (default: the horizon, so test spans don't overlap);
-    ``models``: ladder names to run (default: the whole ladder — the classical rungs, then every variant)."""
+    """What to run. Left at None, ``origins``, ``step`` and ``refit_every`` are chosen from the data by
+    :meth:`resolved` (see there)."""
 
     horizon: int = field(metadata={"help": "steps to forecast"})
-    origins: int = field(default=4, metadata={"help": "rolling forecast origins"})
-    step: int | None = field(default=None, metadata={"help": "observations between origins (default: the horizon)"})
+    origins: int | None = field(default=None, metadata={
+        "help": "rolling forecast origins (default: one season of them, at least 12, as the series allow)"})
+    step: int | None = field(default=None, metadata={"help": "observations between origins (default: 1)"})
     models: tuple[str, ...] | None = field(default=None, metadata={"help": "only these rungs of the ladder"})
-    hidden_size: int = field(default=32, metadata={"help": "units of each recurrent model"})
-    train_steps: int = field(default=400, metadata={"help": "Adam steps per recurrent model and origin"})
-    seed: int = field(default=0, metadata={"help": "seed of the recurrent models"})
+    hidden_size: int = field(default=32, metadata={
+        "help": "units of the recurrent gru; the other variants get the size that matches its parameters"})
+    train_steps: int = field(default=400, metadata={"help": "most Adam steps per recurrent fit (early stopping)"})
+    seed: int = field(default=0, metadata={"help": "first seed of the recurrent ensembles"})
+    seeds: int = field(default=5, metadata={"help": "recurrent ensemble size (the forecast is their mean)"})
+    refit_every: int | None = field(default=None, metadata={
+        "help": "refit the recurrent models every K origins (default: once per season of origins, at most 4 fits)"})
+    time_limit: float = field(default=DEFAULT_TIME_LIMIT, metadata={
+        "help": "seconds per model; past it the model is recorded as skipped and the rest proceed"})
 
     def __post_init__(self) -> None:
-        for name in ("horizon", "origins", "hidden_size", "train_steps"):
+        for name in ("horizon", "hidden_size", "train_steps", "seeds"):
             check_positive_int(name, getattr(self, name))
-        if self.step is not None:
-            check_positive_int("step", self.step)
+        for name in ("origins", "step", "refit_every"):
+            if getattr(self, name) is not None:
+                check_positive_int(name, getattr(self, name))
+        if isinstance(self.time_limit, bool) or not isinstance(self.time_limit, (int, float)) or not (
+                self.time_limit > 0):
+            raise bad_argument("time_limit", "a positive number of seconds", self.time_limit)
         for name in self.models or ():
             if name not in ladder_names():
                 raise unknown_name("models", name, ladder_names())
 
     @property
     def stride(self) -> int:
-        return self.step or self.horizon
+        return self.step or 1
+
+    def resolved(self, data: SeriesSet) -> ForecastSpec:
+        """Concrete origins, step and refit interval for ``data``. Default origins: one full season of them (at
+        least 12), step 1, as far as the shortest series allows (``MIN_TRAIN`` observations and one season
+        before the first cutoff); default refit: every ``ceil(origins / 4)`` origins, at least one season."""
+        step = self.step or 1
+        origins = self.origins
+        if origins is None:
+            shortest = min(len(s) for s in data.series)
+            room = (shortest - max(MIN_TRAIN, data.season_length + 1) - self.horizon) // step + 1
+            origins = max(1, min(max(data.season_length, 12), room))
+        refit = self.refit_every or max(math.ceil(origins / 4), min(data.season_length, origins))
+        return replace(self, origins=origins, step=step, refit_every=refit)
 
 
 def ladder_names() -> tuple[str, ...]:
@@ -57,10 +96,11 @@ def ladder_names() -> tuple[str, ...]:
 class ModelOutcome:
     name: str
     kind: str                              # "classical" | "recurrent"
-    status: str = "ok"                     # "ok" | "failed"
+    status: str = "ok"                     # "ok" | "failed" | "skipped"
     message: str = ""
     seconds: float = 0.0
     parameters: int = 0                    # learned parameters of a recurrent model (0 for classical)
+    fits: int = 0                          # fits made (recurrent: refits × seeds)
     rows: list[dict] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict:
@@ -77,43 +117,155 @@ def mase_scale(history: np.ndarray, season_length: int) -> float:
 def _build(name: str, data: SeriesSet, spec: ForecastSpec):
     if name in CLASSICAL:
         return ClassicalForecaster(name, data.season_length)
-    return RecurrentForecaster(name, data.season_length, hidden_size=spec.hidden_size, steps=spec.train_steps,
-                               seed=spec.seed)
+    hidden = matched_hidden_size(name, spec.hidden_size)
+    return RecurrentForecaster(name, data.season_length, hidden_size=hidden, steps=spec.train_steps,
+                               seeds=tuple(range(spec.seed, spec.seed + spec.seeds)))
+
+
+def cutoffs(data: SeriesSet, spec: ForecastSpec) -> list[list[int]]:
+    """Per origin, per series: how many observations the forecast at that origin may see."""
+    return [[len(s) - ((spec.origins - 1 - k) * spec.stride + spec.horizon) for s in data.series]
+            for k in range(spec.origins)]
+
+
+def forecast_model(name: str, data: SeriesSet, spec: ForecastSpec,
+                   on_origin: Callable[[int], None] | None = None) -> ModelOutcome:
+    """One rung over every origin of a resolved spec. A failure, or the time limit, is recorded in the
+    outcome (with no rows: a comparison needs every origin); it never stops the ladder."""
+    outcome = ModelOutcome(name, "classical" if name in CLASSICAL else "recurrent")
+    start = time.perf_counter()
+    model, fit_origin = None, None
+    try:
+        for k, cut in enumerate(cutoffs(data, spec)):
+            if on_origin is not None:
+                on_origin(k)
+            histories = [s.values[:c] for s, c in zip(data.series, cut, strict=True)]
+            if outcome.kind == "classical" or k % spec.refit_every == 0:
+                model, fit_origin = _build(name, data, spec).fit(histories), k
+                outcome.fits += getattr(model, "fits", 1)
+            else:
+                model.update(histories)                      # newer data, the same weights: no refit
+            forecasts = model.predict(spec.horizon)
+            forecasts = [forecasts] if len(data.series) == 1 and np.ndim(forecasts) == 1 else forecasts
+            members = model.member_forecasts() if hasattr(model, "member_forecasts") else None
+            outcome.parameters = getattr(model, "parameters", 0)
+            for i, (s, history, forecast) in enumerate(zip(data.series, histories, forecasts, strict=True)):
+                c, scale = len(history), mase_scale(history, data.season_length)
+                for h in range(spec.horizon):
+                    seeds = ";".join(f"{m[i][h]:.10g}" for m in members) if members else ""
+                    outcome.rows.append({"unique_id": s.id, "origin": k, "cutoff": s.stamps[c - 1],
+                                         "ds": s.stamps[c + h], "horizon": h + 1, "model": name,
+                                         "y": float(s.values[c + h]), "y_hat": float(forecast[h]),
+                                         "y_hat_seeds": seeds, "fit_origin": fit_origin, "scale": scale})
+            elapsed = time.perf_counter() - start
+            if elapsed > spec.time_limit and k + 1 < spec.origins:
+                outcome.status = "skipped"
+                outcome.message = (f"over its time limit ({spec.time_limit:g} s) after {k + 1} of {spec.origins} "
+                                   f"origins ({elapsed:.0f} s); --time-limit raises it")
+                outcome.rows = []
+                break
+        if outcome.rows and not np.all(np.isfinite([r["y_hat"] for r in outcome.rows])):
+            raise ValueError("non-finite forecasts")
+    except Exception as error:  # noqa: BLE001 — a model that cannot fit is reported; the rest proceed
+        outcome.status, outcome.message, outcome.rows = "failed", f"{type(error).__name__}: {error}", []
+    outcome.seconds = time.perf_counter() - start
+    return outcome
 
 
 def cross_validate(data: SeriesSet, spec: ForecastSpec, on_model: Callable[[ModelOutcome], None] | None = None,
                    on_fit: Callable[[str, int], None] | None = None) -> list[ModelOutcome]:
-    """Run every model of the ladder over every origin; return one outcome per model, in ladder order.
-    ``on_fit(model, origin)`` is called before each fit, ``on_model(outcome)`` after each model (progress)."""
+    """Run every model of the ladder over every origin (in memory); one outcome per model, in ladder order."""
+    spec = spec.resolved(data)
     check_lengths(data, spec.horizon, spec.origins, spec.stride)
-    names = spec.models or ladder_names()
     outcomes = []
-    for name in names:
-        outcome = ModelOutcome(name, "classical" if name in CLASSICAL else "recurrent")
-        start = time.perf_counter()
-        try:
-            for k in range(spec.origins):
-                if on_fit is not None:
-                    on_fit(name, k)
-                back = (spec.origins - k - 1) * spec.stride + spec.horizon          # test span starts here
-                histories = [s.values[:len(s) - back] for s in data.series]
-                model = _build(name, data, spec).fit(histories)
-                forecasts = model.predict(spec.horizon)
-                outcome.parameters = getattr(model, "parameters", 0)
-                for s, history, forecast in zip(data.series, histories, forecasts, strict=True):
-                    cut = len(history)
-                    scale = mase_scale(history, data.season_length)
-                    for h in range(spec.horizon):
-                        outcome.rows.append({"unique_id": s.id, "origin": k, "cutoff": s.stamps[cut - 1],
-                                             "ds": s.stamps[cut + h], "horizon": h + 1, "model": name,
-                                             "y": float(s.values[cut + h]), "y_hat": float(forecast[h]),
-                                             "scale": scale})
-            if not np.all(np.isfinite([r["y_hat"] for r in outcome.rows])):
-                raise ValueError("non-finite forecasts")
-        except Exception as error:  # noqa: BLE001 — a model that cannot fit is reported; the rest proceed
-            outcome.status, outcome.message, outcome.rows = "failed", f"{type(error).__name__}: {error}", []
-        outcome.seconds = time.perf_counter() - start
+    for name in spec.models or ladder_names():
+        outcome = forecast_model(name, data, spec, None if on_fit is None else lambda k, n=name: on_fit(n, k))
         outcomes.append(outcome)
         if on_model is not None:
             on_model(outcome)
     return outcomes
+
+
+# ---- the folder: forecasts.csv (rows) and models.json (what ran), resumable ------------------------------------
+def _identity(data: SeriesSet, spec: ForecastSpec) -> dict:
+    """What a folder's forecasts depend on: the data and the resolved spec (not the model list, which may grow)."""
+    return {"data": {"name": data.name, "season_length": data.season_length, "series": [s.id for s in data.series],
+                     "lengths": [len(s) for s in data.series],
+                     "checksum": float(sum(float(np.sum(s.values)) for s in data.series))},
+            "spec": {k: v for k, v in asdict(spec).items() if k not in ("models", "time_limit")}}
+
+
+def _write_json(path: Path, value: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(value, indent=1))
+    os.replace(tmp, path)
+
+
+def _finished(out: Path, identity: dict) -> tuple[dict | None, list[dict]]:
+    """The models a folder already holds for the same data and spec, and their rows (rows of a model whose
+    record was not written — a kill between the two writes — are dropped)."""
+    meta_path, rows_path = out / "models.json", out / "forecasts.csv"
+    if not meta_path.exists():
+        return None, []
+    meta = json.loads(meta_path.read_text())
+    if meta.get("identity") != identity:
+        raise InputError(f"out: expected an empty folder or one holding this forecast, got {out} holding a forecast "
+                         "of other data or settings (use another --out)", "out")
+    done = {m["name"] for m in meta.get("models", [])}
+    rows = []
+    if rows_path.exists():
+        with rows_path.open(newline="") as handle:
+            rows = [r for r in csv.DictReader(handle) if r["model"] in done]
+    return meta, rows
+
+
+def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event: Event | None = None, *,
+                 command: str = "") -> dict:
+    """Run the ladder on ``data`` into the folder ``out`` and return its ``models.json`` content.
+
+    Writes ``forecasts.csv`` (one row per series, origin, model and horizon) and ``models.json`` (the data, the
+    resolved spec, one record per finished model). A folder holding part of the same forecast (a killed run) is
+    resumed: finished models are kept, the rest run. ``on_event(kind, data)``: ``"plan"`` (total, todo, spec),
+    ``"start"`` (model), ``"origin"`` (model, origin), ``"model"`` (the finished model's record) — the lab's
+    convention, for progress bars.
+    """
+    spec = spec.resolved(data)
+    check_lengths(data, spec.horizon, spec.origins, spec.stride)                 # before anything is written
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    identity = _identity(data, spec)
+    meta, kept = _finished(out, identity)
+    if meta is None:
+        meta = {"identity": identity, "models": []}
+    meta.update(command=command or meta.get("command", ""),
+                data={"name": data.name, "season_length": data.season_length, "notes": list(data.notes),
+                      "series": [s.id for s in data.series]},
+                spec={"horizon": spec.horizon, "origins": spec.origins, "stride": spec.stride,
+                      "refit_every": spec.refit_every, "seeds": spec.seeds, "hidden_size": spec.hidden_size,
+                      "train_steps": spec.train_steps, "time_limit": spec.time_limit})
+    with (out / "forecasts.csv").open("w", newline="") as handle:                  # only whole models survive
+        writer = csv.DictWriter(handle, FIELDS)
+        writer.writeheader()
+        writer.writerows(kept)
+    _write_json(out / "models.json", meta)
+    names = spec.models or ladder_names()
+    done = {m["name"] for m in meta["models"]}
+    todo = [n for n in names if n not in done]
+    if on_event is not None:
+        on_event("plan", {"total": len(names), "todo": len(todo), "spec": meta["spec"]})
+    for name in todo:
+        if on_event is not None:
+            on_event("start", {"model": name})
+        outcome = forecast_model(name, data, spec, None if on_event is None else
+                                 lambda k, n=name: on_event("origin", {"model": n, "origin": k}))
+        with (out / "forecasts.csv").open("a", newline="") as handle:
+            csv.DictWriter(handle, FIELDS).writerows(outcome.rows)
+            handle.flush()
+            os.fsync(handle.fileno())
+        meta["models"].append(outcome.summary())
+        _write_json(out / "models.json", meta)
+        if on_event is not None:
+            on_event("model", outcome.summary())
+    meta["models"].sort(key=lambda m: names.index(m["name"]) if m["name"] in names else len(names))
+    _write_json(out / "models.json", meta)
+    return meta

@@ -14,12 +14,14 @@ from .base import checked_stream
 @dataclass(frozen=True, eq=False)
 class WindowTask:
     """x: (B, L, F) a window of a series' features, y: (B, L, 1) its feature ``target`` one step
-    later. Training windows start anywhere; ``valid`` windows end at a series' last step (where a forecast
-    starts)."""
+    later. ``valid`` windows end at a series' last step (where a forecast starts); with a ``holdout`` of n steps
+    training windows end n steps before it and validation scores only those last n steps (early stopping on a
+    tail the model never trained on)."""
 
     series: tuple[Tensor, ...]             # each (n_i, F), already scaled
     window: int
     target: int = -1                       # the feature to predict (the forecasters' last: the difference)
+    holdout: int = 0
     higher_is_better = False
     metric = "mse"
 
@@ -27,6 +29,7 @@ class WindowTask:
         g = checked_stream(generator, split)
         starts = torch.tensor([len(s) - self.window - 1 for s in self.series])          # last start per series
         if split == "train":
+            starts = starts - self.holdout
             weights = (starts + 1).double()
             which = torch.multinomial(weights, size, replacement=True, generator=g)
             offset = (torch.rand(size, generator=g, dtype=torch.float64) * (starts[which] + 1)).long()
@@ -41,6 +44,8 @@ class WindowTask:
         return torch.nn.functional.mse_loss(output, target)
 
     def evaluate(self, output: Tensor, target: Tensor) -> float:
+        if self.holdout:
+            output, target = output[:, -self.holdout:], target[:, -self.holdout:]
         return float(self.loss(output, target))
 
     def solved(self, value: float) -> bool:

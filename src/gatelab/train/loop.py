@@ -42,6 +42,8 @@ class TrainConfig:
         patience: stop after this many evaluations without improvement of the validation metric (0: never).
         stop_at_criterion: stop at the first evaluation whose validation metric meets the task's criterion (a
             run that never does runs to ``steps`` and is censored there: ``steps_to_criterion`` stays None).
+        restore_best: end with the weights of the best validation evaluation (early stopping's usual rule)
+            rather than the last ones.
     """
 
     steps: int = 500
@@ -54,6 +56,7 @@ class TrainConfig:
     schedule: str = "cosine"
     patience: int = 0
     stop_at_criterion: bool = False
+    restore_best: bool = False
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "eval_size"):
@@ -97,6 +100,7 @@ def train(model: nn.Module, task: Task, config: TrainConfig,
     start = time.perf_counter()
     sign = -1.0 if task.higher_is_better else 1.0
     best, stale = math.inf, 0
+    best_state = None
 
     def evaluate() -> tuple[float, float]:
         model.eval()
@@ -134,11 +138,15 @@ def train(model: nn.Module, task: Task, config: TrainConfig,
                     break
             if sign * metric < best:
                 best, stale, result.best_metric = sign * metric, 0, metric
+                if config.restore_best:
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 stale += 1
                 if config.patience and stale >= config.patience:
                     break
     if result.status == "diverged":
         result.eval_loss = math.nan
+    elif config.restore_best and best_state is not None:
+        model.load_state_dict(best_state)
     result.seconds = time.perf_counter() - start
     return result
