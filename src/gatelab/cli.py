@@ -22,7 +22,8 @@ FLAGS = {
     "season_length": "--season-length", "seeds": "--seeds", "sizes": "--sizes", "study": "--study",
     "target": "--target", "task": "--task", "tasks": "--tasks", "time": "--time", "train_steps": "--train-steps",
     "variant": "--variants", "variants": "--variants", "workers": "--workers", "file": "FILE", "dir": "DIR",
-    "key": "KEY", "source": "DIR|CHECKPOINT", "checkpoint": "CHECKPOINT", "data": "--data",
+    "key": "KEY", "source": "DIR|CHECKPOINT", "checkpoint": "CHECKPOINT", "data": "--data", "step": "--step",
+    "refit_every": "--refit-every", "time_limit": "--time-limit",
 }
 
 
@@ -378,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--horizon", type=int, metavar="H", help="steps to forecast (default: the season, else 8)")
     forecast.add_argument("--season-length", type=int, metavar="S", help="default: from the frequency (12 monthly …)")
     forecast.add_argument("--origins", type=int, metavar="K", **cli_option(ForecastSpec, "origins"))
+    forecast.add_argument("--step", type=int, metavar="N", **cli_option(ForecastSpec, "step"))
+    forecast.add_argument("--refit-every", type=int, metavar="K", **cli_option(ForecastSpec, "refit_every"))
+    forecast.add_argument("--seeds", type=int, metavar="N", **cli_option(ForecastSpec, "seeds"))
+    forecast.add_argument("--time-limit", type=float, metavar="SECONDS", **cli_option(ForecastSpec, "time_limit"))
     forecast.add_argument("--fill", default="error", metavar="HOW",
                           help="gaps: error (default) | interpolate | ffill | zero")
     forecast.add_argument("--models", nargs="+", metavar="NAME", help="only these rungs of the ladder")

@@ -61,7 +61,7 @@ class RecurrentForecaster(Forecaster):
 
     def __init__(self, variant: str, season_length: int = 1, hidden_size: int = 32, window: int | None = None,
                  steps: int = 400, batch_size: int = 64, learning_rate: float = 3e-3, seed: int = 0,
-                 seeds: tuple[int, ...] | None = None, patience: int = 4) -> None:
+                 seeds: tuple[int, ...] | None = None, patience: int = 8) -> None:
         super().__init__()
         get_variant(variant)                                                  # unknown names fail here
         for name, value in (("season_length", season_length), ("hidden_size", hidden_size), ("steps", steps),

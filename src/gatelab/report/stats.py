@@ -222,8 +222,6 @@ def diebold_mariano(blocks: list[list[float]]) -> PairedTest:
     autocovariances up to lag H − 1 within blocks (an H-step forecast error is MA(H − 1)); the statistic gets
     Harvey, Leybourne & Newbold's (1997) small-sample correction and Student's t with n − 1 degrees of
     freedom."""
-    from scipy import stats  # the forecast extra's dependency, imported where used
-
     values = [d for block in blocks for d in block]
     n = len(values)
     if n < 2:
@@ -235,12 +233,41 @@ def diebold_mariano(blocks: list[list[float]]) -> PairedTest:
     def gamma(k: int) -> float:
         return sum((b[t] - mean) * (b[t + k] - mean) for b in blocks for t in range(len(b) - k)) / n
 
-    variance = gamma(0) + 2 * sum(gamma(k) for k in range(1, lags))
+    return _hln_test(mean, gamma, lags - 1, n)
+
+
+def diebold_mariano_series(differences: list[float], lags: int) -> PairedTest:
+    """Diebold & Mariano (1995) on one series of loss differences over forecast origins (each the mean over
+    series and horizons at that origin). Origins closer than the horizon share target periods, so the
+    differences are autocorrelated up to lag ``lags`` (⌈H / step⌉ − 1): the variance is the HAC sum up to it,
+    with Harvey, Leybourne & Newbold's (1997) correction for an (lags + 1)-step forecast and Student's t with
+    n − 1 degrees of freedom."""
+    values = list(differences)
+    n = len(values)
+    if n < 2:
+        mean = values[0] if values else math.nan
+        return PairedTest(mean, math.nan, math.nan, math.nan, math.nan, n)
+    mean = statistics.fmean(values)
+    lags = max(0, min(lags, n - 1))
+
+    def gamma(k: int) -> float:
+        return sum((values[t] - mean) * (values[t + k] - mean) for t in range(n - k)) / n
+
+    return _hln_test(mean, gamma, lags, n)
+
+
+def _hln_test(mean: float, gamma, lags: int, n: int) -> PairedTest:
+    """The DM test from the autocovariances ``gamma(k)`` of the differences, summed up to ``lags`` (an
+    (lags + 1)-step forecast), with HLN's small-sample correction and Student's t, n − 1 degrees of freedom."""
+    from scipy import stats  # the forecast extra's dependency, imported where used
+
+    variance = gamma(0) + 2 * sum(gamma(k) for k in range(1, lags + 1))
     if variance <= 0:                                   # the truncated sum can go negative: fall back to lag 0
         variance = gamma(0)
     if variance <= 0:                                   # identical losses
         return PairedTest(mean, mean, mean, 0.0, 1.0, n)
-    correction = math.sqrt(max(n + 1 - 2 * lags + lags * (lags - 1) / n, 1.0) / n)
+    h = lags + 1
+    correction = math.sqrt(max(n + 1 - 2 * h + h * (h - 1) / n, 1.0) / n)
     se = math.sqrt(variance / n) / correction
     statistic = mean / se
     quantile = float(stats.t.ppf(0.975, n - 1))

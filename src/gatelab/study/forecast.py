@@ -43,7 +43,7 @@ class ForecastSpec:
 
     horizon: int = field(metadata={"help": "steps to forecast"})
     origins: int | None = field(default=None, metadata={
-        "help": "rolling forecast origins (default: one season of them, at least 12, as the series allow)"})
+        "help": "rolling forecast origins (default: three seasons of them, at least 24, as the series allow)"})
     step: int | None = field(default=None, metadata={"help": "observations between origins (default: 1)"})
     models: tuple[str, ...] | None = field(default=None, metadata={"help": "only these rungs of the ladder"})
     hidden_size: int = field(default=32, metadata={
@@ -74,15 +74,16 @@ class ForecastSpec:
         return self.step or 1
 
     def resolved(self, data: SeriesSet) -> ForecastSpec:
-        """Concrete origins, step and refit interval for ``data``. Default origins: one full season of them (at
-        least 12), step 1, as far as the shortest series allows (``MIN_TRAIN`` observations and one season
-        before the first cutoff); default refit: every ``ceil(origins / 4)`` origins, at least one season."""
+        """Concrete origins, step and refit interval for ``data``. Default origins: three seasons of them (at
+        least 24, so that the later origins have earlier errors to calibrate their intervals), step 1, as far as
+        the shortest series allows (``MIN_TRAIN`` observations and one season before the first cutoff); default
+        refit: every ``ceil(origins / 4)`` origins, at least one season — at most 4 fits per recurrent member."""
         step = self.step or 1
         origins = self.origins
         if origins is None:
             shortest = min(len(s) for s in data.series)
             room = (shortest - max(MIN_TRAIN, data.season_length + 1) - self.horizon) // step + 1
-            origins = max(1, min(max(data.season_length, 12), room))
+            origins = max(1, min(max(3 * data.season_length, 24), room))
         refit = self.refit_every or max(math.ceil(origins / 4), min(data.season_length, origins))
         return replace(self, origins=origins, step=step, refit_every=refit)
 
