@@ -125,16 +125,3 @@ def test_bundled_series_load_without_gaps(name):
         assert series.filled > 0 and any("filled by linear interpolation" in n for n in data.notes)
     if name == "mackey_glass":
         assert len(series) >= 4000
-
-
-def test_a_verdict_the_test_cannot_back_says_the_evidence_is_weak():
-    """naive errs 4× more than arima on average, but all of it in one of 4 forecasts: not worse beyond the noise,
-    so naive is 'enough' — and the sentence says how weak that is."""
-    errors = {"naive": [0.0, 0.0, 8.0, 0.0], "arima": [0.5, 0.5, 0.5, 0.5]}
-    rows = [{"unique_id": "s", "origin": k // 2, "horizon": k % 2 + 1, "model": model, "y": 0.0, "y_hat": e,
-             "scale": 1.0} for model, values in errors.items() for k, e in enumerate(values)]
-    models = [{"name": m, "kind": "classical", "status": "ok", "message": "", "seconds": 0.0, "parameters": 0}
-              for m in errors]
-    summary = summarise_forecasts(rows, models)
-    assert summary["best"] == "arima" and summary["chosen"] == "naive"
-    assert "The evidence is weak: its error is 4.0× the best's" in summary["sentences"][0]

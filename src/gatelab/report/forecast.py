@@ -106,18 +106,29 @@ def confidence_set(by_model: dict[str, list[dict]], names: list[str], stride: in
     bootstrap samples with blocks as long as the origins' overlap, fixed seed) on the per-origin losses."""
     if len(names) < 2:
         return {n: 1.0 for n in names}
+    import numpy as np
     import pandas as pd
     from arch.bootstrap import MCS
 
     losses = pd.DataFrame({n: origin_losses(by_model[n]) for n in names}).dropna()
     if len(losses) < 3:
         return {n: 1.0 for n in names}
+    # models with the very same losses (naive and an SES whose α is 1, say) are one model to the test: keep one
+    # column of each, give its p-value to all (the bootstrap's variance of their difference would be 0)
+    first_of: dict[str, str] = {}
+    for name in names:
+        first_of[name] = next((kept for kept in dict.fromkeys(first_of.values())
+                               if np.array_equal(losses[kept].to_numpy(), losses[name].to_numpy())), name)
+    unique = list(dict.fromkeys(first_of.values()))
+    if len(unique) < 2:
+        return {n: 1.0 for n in names}
     block = overlap_lags(by_model[names[0]], stride) + 1
-    mcs = MCS(losses, size=MCS_SIZE, reps=1000, block_size=max(1, min(block, len(losses) // 2)), method="R",
-              seed=0)
-    mcs.compute()
+    mcs = MCS(losses[unique], size=MCS_SIZE, reps=1000, block_size=max(1, min(block, len(losses) // 2)),
+              method="R", seed=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mcs.compute()
     p = mcs.pvalues["Pvalue"]
-    return {n: float(p[n]) for n in names}
+    return {n: float(p[first_of[n]]) for n in names}
 
 
 def conformal_coverage(rows: list[dict], stride: int) -> tuple[tuple[int, float, int], ...]:
@@ -145,7 +156,7 @@ def conformal_coverage(rows: list[dict], stride: int) -> tuple[tuple[int, float,
 
 def seed_mase(rows: list[dict]) -> tuple[float, ...]:
     """Each ensemble member's own MASE over the model's forecasts (empty for a single model)."""
-    members = len(rows[0]["y_hat_seeds"]) if rows and rows[0]["y_hat_seeds"] else 0
+    members = len(rows[0].get("y_hat_seeds", ())) if rows else 0
     return tuple(sum(abs(r["y"] - r["y_hat_seeds"][m]) / r["scale"] for r in rows) / len(rows)
                  for m in range(members))
 

@@ -153,7 +153,7 @@ def forecast_model(name: str, data: SeriesSet, spec: ForecastSpec,
             for i, (s, history, forecast) in enumerate(zip(data.series, histories, forecasts, strict=True)):
                 c, scale = len(history), mase_scale(history, data.season_length)
                 for h in range(spec.horizon):
-                    seeds = ";".join(f"{m[i][h]:.10g}" for m in members) if members else ""
+                    seeds = tuple(float(m[i][h]) for m in members) if members else ()
                     outcome.rows.append({"unique_id": s.id, "origin": k, "cutoff": s.stamps[c - 1],
                                          "ds": s.stamps[c + h], "horizon": h + 1, "model": name,
                                          "y": float(s.values[c + h]), "y_hat": float(forecast[h]),
@@ -260,7 +260,8 @@ def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event:
         outcome = forecast_model(name, data, spec, None if on_event is None else
                                  lambda k, n=name: on_event("origin", {"model": n, "origin": k}))
         with (out / "forecasts.csv").open("a", newline="") as handle:
-            csv.DictWriter(handle, FIELDS).writerows(outcome.rows)
+            csv.DictWriter(handle, FIELDS).writerows(
+                {**r, "y_hat_seeds": ";".join(f"{v:.17g}" for v in r["y_hat_seeds"])} for r in outcome.rows)
             handle.flush()
             os.fsync(handle.fileno())
         meta["models"].append(outcome.summary())
