@@ -121,22 +121,37 @@ class RecurrentForecaster(Forecaster):
                                       (np.diff(values) - step_mean) / step_std], axis=1), dtype=torch.float32)
 
     @torch.no_grad()
-    def _roll(self, model, h: int) -> list[np.ndarray]:
-        out = []
-        for values, scale in zip(self._history, self._scale, strict=True):
-            (_, _), (step_mean, step_std) = scale
-            values = list(values)
-            for _ in range(h):
-                window = self._features(np.asarray(values[-self._window - 1:]), scale)      # (L, 2)
-                step = float(model(window.unsqueeze(0))[0, -1, 0]) * step_std + step_mean
-                values.append(values[-1] + step)
-            out.append(np.asarray(values[-h:]))
-        return out
+    def _roll(self, model, tails: list[np.ndarray], scales: list, h: int) -> np.ndarray:
+        """Roll ``model`` h steps forward from every tail at once (one batch: the forecasts of several origins
+        and series cost one forward pass per step). Returns (len(tails), h)."""
+        (level_mean, level_std), (step_mean, step_std) = (np.array([[s[i][j] for s in scales] for j in range(2)])
+                                                          for i in range(2))
+        values = np.stack([t[-self._window - 1:] for t in tails])                         # (N, L + 1)
+        for _ in range(h):
+            recent = values[:, -self._window - 1:]
+            features = np.stack([(recent[:, 1:] - level_mean[:, None]) / level_std[:, None],
+                                 (np.diff(recent, axis=1) - step_mean[:, None]) / step_std[:, None]], axis=2)
+            step = model(torch.tensor(features, dtype=torch.float32))[:, -1, 0].double().numpy()
+            values = np.concatenate([values, (values[:, -1] + step * step_std + step_mean)[:, None]], axis=1)
+        return values[:, -h:]
+
+    def forecast_from(self, histories: list[list[np.ndarray]], h: int) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted ensemble's forecasts from several sets of histories (e.g. the origins between two refits,
+        each a list with one array per fitted series), without training again: (mean (O, S, h), members
+        (M, O, S, h)). Standardisation stays the fit's."""
+        for k, series in enumerate(histories):
+            if len(series) != len(self._scale):
+                raise bad_argument(f"histories[{k}]", f"{len(self._scale)} series (as fitted)", len(series))
+        tails = [np.asarray(s, dtype=np.float64) for series in histories for s in series]
+        scales = [scale for _ in histories for scale in self._scale]
+        members = np.stack([self._roll(m, tails, scales, h) for m in self.members])     # (M, O·S, h)
+        members = members.reshape(len(self.members), len(histories), len(self._scale), h)
+        return members.mean(axis=0), members
 
     def member_forecasts(self) -> list[list[np.ndarray]]:
         """Per member (seed), per series: its own forecast of the last ``predict``."""
-        return self._last_members
+        return [list(m) for m in self._last_members[:, 0]]
 
     def _predict(self, h: int) -> list[np.ndarray]:
-        self._last_members = [self._roll(m, h) for m in self.members]
-        return [np.mean([member[i] for member in self._last_members], axis=0) for i in range(len(self._history))]
+        mean, self._last_members = self.forecast_from([self._history], h)
+        return list(mean[0])

@@ -257,9 +257,9 @@ def _verdict(chosen: ModelScore, best: ModelScore, ladder: list[ModelScore]) -> 
                 f"{_f(best.mase)}), a gap these {t.n} origins cannot confirm (DM p = {t.p_value:.2g}); more "
                 f"origins or more data could tell them apart.")
     return (f"Verdict: {chosen.name} is enough — the simplest model in the 90% model confidence set "
-            f"({', '.join(in_set)}). {chosen.name}: MASE {_f(chosen.mase)} against {_f(best.mase)} for the best, {best.name}; difference "
-            f"{t.mean:+.3g} (95% CI [{t.low:+.3g}, {t.high:+.3g}]) over {t.n} origins, Diebold–Mariano p = "
-            f"{t.p_value:.2g}.")
+            f"({', '.join(in_set)}). {chosen.name}: MASE {_f(chosen.mase)} against {_f(best.mase)} for the "
+            f"best, {best.name}; difference {t.mean:+.3g} (95% CI [{t.low:+.3g}, {t.high:+.3g}]) over {t.n} "
+            f"origins, Diebold–Mariano p = {t.p_value:.2g}.")
 
 
 def _gate_sentence(name: str, t: PairedTest, seed_p: float) -> str:

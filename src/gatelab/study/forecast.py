@@ -135,34 +135,38 @@ def forecast_model(name: str, data: SeriesSet, spec: ForecastSpec,
     outcome (with no rows: a comparison needs every origin); it never stops the ladder."""
     outcome = ModelOutcome(name, "classical" if name in CLASSICAL else "recurrent")
     start = time.perf_counter()
-    model, fit_origin = None, None
+    all_cuts = cutoffs(data, spec)
+    groups = [[k] for k in range(spec.origins)] if outcome.kind == "classical" else \
+        [list(range(g, min(g + spec.refit_every, spec.origins))) for g in range(0, spec.origins, spec.refit_every)]
     try:
-        for k, cut in enumerate(cutoffs(data, spec)):
+        for group in groups:
+            fit_origin = group[0]
             if on_origin is not None:
-                on_origin(k)
-            histories = [s.values[:c] for s, c in zip(data.series, cut, strict=True)]
-            if outcome.kind == "classical" or k % spec.refit_every == 0:
-                model, fit_origin = _build(name, data, spec).fit(histories), k
-                outcome.fits += getattr(model, "fits", 1)
-            else:
-                model.update(histories)                      # newer data, the same weights: no refit
-            forecasts = model.predict(spec.horizon)
-            forecasts = [forecasts] if len(data.series) == 1 and np.ndim(forecasts) == 1 else forecasts
-            members = model.member_forecasts() if hasattr(model, "member_forecasts") else None
+                on_origin(fit_origin)
+            histories = [[s.values[:c] for s, c in zip(data.series, all_cuts[k], strict=True)] for k in group]
+            model = _build(name, data, spec).fit(histories[0])
+            outcome.fits += getattr(model, "fits", 1)
             outcome.parameters = getattr(model, "parameters", 0)
-            for i, (s, history, forecast) in enumerate(zip(data.series, histories, forecasts, strict=True)):
-                c, scale = len(history), mase_scale(history, data.season_length)
-                for h in range(spec.horizon):
-                    seeds = tuple(float(m[i][h]) for m in members) if members else ()
-                    outcome.rows.append({"unique_id": s.id, "origin": k, "cutoff": s.stamps[c - 1],
-                                         "ds": s.stamps[c + h], "horizon": h + 1, "model": name,
-                                         "y": float(s.values[c + h]), "y_hat": float(forecast[h]),
-                                         "y_hat_seeds": seeds, "fit_origin": fit_origin, "scale": scale})
+            if outcome.kind == "classical":
+                means = np.asarray(model.predict(spec.horizon))[None]        # fitted on a list: (1, S, h)
+                members = None
+            else:                                  # the origins up to the next refit: newer data, same weights
+                means, members = model.forecast_from(histories, spec.horizon)
+            for g, k in enumerate(group):
+                for i, (s, history) in enumerate(zip(data.series, histories[g], strict=True)):
+                    c, scale = len(history), mase_scale(history, data.season_length)
+                    for h in range(spec.horizon):
+                        outcome.rows.append({
+                            "unique_id": s.id, "origin": k, "cutoff": s.stamps[c - 1], "ds": s.stamps[c + h],
+                            "horizon": h + 1, "model": name, "y": float(s.values[c + h]),
+                            "y_hat": float(means[g, i, h]),
+                            "y_hat_seeds": tuple(float(v) for v in members[:, g, i, h]) if members is not None
+                            else (), "fit_origin": fit_origin, "scale": scale})
             elapsed = time.perf_counter() - start
-            if elapsed > spec.time_limit and k + 1 < spec.origins:
+            if elapsed > spec.time_limit and group[-1] + 1 < spec.origins:
                 outcome.status = "skipped"
-                outcome.message = (f"over its time limit ({spec.time_limit:g} s) after {k + 1} of {spec.origins} "
-                                   f"origins ({elapsed:.0f} s); --time-limit raises it")
+                outcome.message = (f"over its time limit ({spec.time_limit:g} s) after {group[-1] + 1} of "
+                                   f"{spec.origins} origins ({elapsed:.0f} s); --time-limit raises it")
                 outcome.rows = []
                 break
         if outcome.rows and not np.all(np.isfinite([r["y_hat"] for r in outcome.rows])):
