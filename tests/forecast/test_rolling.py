@@ -36,7 +36,7 @@ SMALL = dict(hidden_size=6, train_steps=40, seeds=2)
 
 def test_default_origins_are_a_season_of_them_one_step_apart_and_recurrent_models_refit_less():
     spec = ForecastSpec(horizon=12).resolved(series_set(seasonal(144), season=12))
-    assert (spec.origins, spec.stride) == (36, 1) and spec.refit_every == 12
+    assert (spec.origins, spec.stride) == (36, 1) and spec.refit_every == 18
     short = ForecastSpec(horizon=6).resolved(series_set(seasonal(40), season=4))
     assert short.origins == 24 and short.stride == 1
     tiny = ForecastSpec(horizon=4).resolved(series_set(seasonal(30), season=12))

@@ -52,7 +52,7 @@ class ForecastSpec:
     seed: int = field(default=0, metadata={"help": "first seed of the recurrent ensembles"})
     seeds: int = field(default=5, metadata={"help": "recurrent ensemble size (the forecast is their mean)"})
     refit_every: int | None = field(default=None, metadata={
-        "help": "refit the recurrent models every K origins (default: once per season of origins, at most 4 fits)"})
+        "help": "refit the recurrent models every K origins (default: half the origins, at least a season)"})
     time_limit: float = field(default=DEFAULT_TIME_LIMIT, metadata={
         "help": "seconds per model; past it the model is recorded as skipped and the rest proceed"})
 
@@ -77,14 +77,15 @@ class ForecastSpec:
         """Concrete origins, step and refit interval for ``data``. Default origins: three seasons of them (at
         least 24, so that the later origins have earlier errors to calibrate their intervals), step 1, as far as
         the shortest series allows (``MIN_TRAIN`` observations and one season before the first cutoff); default
-        refit: every ``ceil(origins / 4)`` origins, at least one season — at most 4 fits per recurrent member."""
+        refit: every ``ceil(origins / 2)`` origins, at least one season — two fits per recurrent member (measured:
+        AirPassengers' 36 origins took 5.2 min with four, against the 3-minute target)."""
         step = self.step or 1
         origins = self.origins
         if origins is None:
             shortest = min(len(s) for s in data.series)
             room = (shortest - max(MIN_TRAIN, data.season_length + 1) - self.horizon) // step + 1
             origins = max(1, min(max(3 * data.season_length, 24), room))
-        refit = self.refit_every or max(math.ceil(origins / 4), min(data.season_length, origins))
+        refit = self.refit_every or max(math.ceil(origins / 2), min(data.season_length, origins))
         return replace(self, origins=origins, step=step, refit_every=refit)
 
 
