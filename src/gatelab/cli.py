@@ -372,7 +372,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "and say which model is enough")
     forecast.add_argument("file", nargs="?", metavar="FILE", help="a long-format CSV (one row per time and series)")
     forecast.add_argument("--dataset", metavar="NAME",
-                          help="a bundled series: airpassengers, sunspots, nile, co2, elnino, mackey_glass")
+                          help="a bundled series: airpassengers, sunspots, nile, co2, elnino, macro (4 series), "
+                               "mackey_glass")
     forecast.add_argument("--target", metavar="COLUMN", help="the column of values to forecast")
     forecast.add_argument("--time", metavar="COLUMN", help="the time-stamp column (default: rows are steps)")
     forecast.add_argument("--id", metavar="COLUMN", help="the series-id column, for several series")

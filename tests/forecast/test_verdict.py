@@ -33,8 +33,8 @@ def test_a_series_that_is_exponential_smoothing_gets_a_smoothing_verdict():
     for e in rng.standard_normal(400):
         values.append(level + e)
         level += 0.3 * e
-    spec = ForecastSpec(horizon=4, origins=10, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=200)
-    summary = verdict_of(series_set(np.array(values)), spec)
+    spec = ForecastSpec(horizon=4, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3)
+    summary = verdict_of(series_set(np.array(values)), spec)                # the default origins: 24, one step apart
     assert summary["chosen"] in ("ses", "naive"), summary["sentences"][0]
     scores = {s.name: s for s in summary["scores"]}
     assert scores["historical_average"].against_best.worse
@@ -47,11 +47,22 @@ def test_a_non_linear_recurrence_gets_a_recurrent_verdict():
     x = [0.3]
     for _ in range(399):
         x.append(float(np.clip(3.8 * x[-1] * (1 - x[-1]) + 0.01 * rng.standard_normal(), 0.001, 0.999)))
-    spec = ForecastSpec(horizon=2, origins=10, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=300)
-    summary = verdict_of(series_set(np.array(x)), spec)
+    spec = ForecastSpec(horizon=2, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=300, seeds=3)
+    summary = verdict_of(series_set(np.array(x)), spec)                     # the default origins
     chosen = next(s for s in summary["scores"] if s.name == summary["chosen"])
     assert chosen.kind == "recurrent", summary["sentences"]
     assert next(s for s in summary["scores"] if s.name == "arima").against_best.worse
+
+
+def test_a_pure_seasonal_series_gets_seasonal_naive_or_ets():
+    """y_t = s_(t mod 12) + ε: last season's value (or ETS's seasonal state) is all there is to know."""
+    rng = np.random.default_rng(0)
+    pattern = rng.normal(0, 3, 12)
+    values = 50 + np.tile(pattern, 20) + 0.5 * rng.standard_normal(240)
+    spec = ForecastSpec(horizon=12, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3)
+    summary = verdict_of(series_set(values, season=12), spec)
+    assert summary["chosen"] in ("seasonal_naive", "ets"), summary["sentences"][0]
+    assert "naive" not in summary["confidence_set"] and "historical_average" not in summary["confidence_set"]
 
 
 def test_a_model_that_cannot_fit_is_reported_and_the_rest_proceed(monkeypatch):
@@ -114,7 +125,7 @@ def test_the_cli_runs_the_ladder_on_a_long_format_csv(tmp_path, capsys):
     assert "Gates:" not in page or "gru" in page
 
 
-@pytest.mark.parametrize("name", ["airpassengers", "sunspots", "nile", "co2", "elnino", "mackey_glass"])
+@pytest.mark.parametrize("name", ["airpassengers", "sunspots", "nile", "co2", "elnino", "macro", "mackey_glass"])
 def test_bundled_series_load_without_gaps(name):
     from gatelab.tasks.series import bundled
 
@@ -125,3 +136,21 @@ def test_bundled_series_load_without_gaps(name):
         assert series.filled > 0 and any("filled by linear interpolation" in n for n in data.notes)
     if name == "mackey_glass":
         assert len(series) >= 4000
+    if name == "macro":                                         # several series on one quarterly grid
+        assert [s.id for s in data.series] == ["realgdp", "realcons", "realinv", "unemp"]
+        assert data.season_length == 4 and {len(s) for s in data.series} == {203}
+        assert data.series[0].stamps[:2] == ("1959-01-01", "1959-04-01")
+
+
+def test_several_series_get_a_verdict_each_beside_the_pooled_one(tmp_path):
+    from gatelab.report.forecast import read_rows
+    from gatelab.study.forecast import run_forecast
+    from gatelab.tasks.series import bundled
+
+    data = bundled("macro")
+    meta = run_forecast(data, ForecastSpec(horizon=4, origins=8, models=("naive", "seasonal_naive", "ses")), tmp_path)
+    summary = summarise_forecasts(read_rows(tmp_path), meta["models"], 1)
+    assert set(summary["per_series"]) == {"realgdp", "realcons", "realinv", "unemp"}
+    for sid, (simplest, lowest, in_set) in summary["per_series"].items():
+        assert simplest in in_set or simplest == lowest, sid
+        assert any(line.startswith(f"Series {sid}: {simplest} is the simplest") for line in summary["sentences"])

@@ -318,6 +318,17 @@ def _elnino() -> SeriesSet:
                      ("monthly sea surface temperature of the El Niño region 1950–2010, from statsmodels",))
 
 
+def _macro() -> SeriesSet:
+    frame = _statsmodels("macrodata")
+    stamps = tuple(f"{int(y)}-{3 * int(q) - 2:02d}-01" for y, q in zip(frame["year"], frame["quarter"], strict=True))
+    names = {"realgdp": "real GDP", "realcons": "real consumption", "realinv": "real investment",
+             "unemp": "unemployment rate"}
+    return SeriesSet("macro", tuple(Series(column, frame[column].to_numpy(np.float64), stamps, "QS-JAN")
+                                    for column in names), 4,
+                     ("US quarterly macroeconomic series 1959–2009 (statsmodels' macrodata): "
+                      + ", ".join(f"{c} ({n})" for c, n in names.items()) + "; season 4 (quarters)",))
+
+
 def _mackey_glass() -> SeriesSet:
     from .dynamics import mackey_glass_series
 
@@ -329,7 +340,7 @@ def _mackey_glass() -> SeriesSet:
 
 
 DATASETS = {"airpassengers": _airpassengers, "sunspots": _sunspots, "nile": _nile, "co2": _co2,
-            "elnino": _elnino, "mackey_glass": _mackey_glass}
+            "elnino": _elnino, "macro": _macro, "mackey_glass": _mackey_glass}
 
 
 def bundled(name: str, season_length: int | None = None) -> SeriesSet:
