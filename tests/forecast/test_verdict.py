@@ -59,7 +59,9 @@ def test_a_pure_seasonal_series_gets_seasonal_naive_or_ets():
     rng = np.random.default_rng(0)
     pattern = rng.normal(0, 3, 12)
     values = 50 + np.tile(pattern, 20) + 0.5 * rng.standard_normal(240)
-    spec = ForecastSpec(horizon=12, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3)
+    # AutoARIMA left out: with a 12-season on 240 points it took ~5 s a fit, 36 origins
+    rungs = tuple(n for n in CLASSICAL if n != "arima")
+    spec = ForecastSpec(horizon=12, models=(*rungs, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3)
     summary = verdict_of(series_set(values, season=12), spec)
     assert summary["chosen"] in ("seasonal_naive", "ets"), summary["sentences"][0]
     assert "naive" not in summary["confidence_set"] and "historical_average" not in summary["confidence_set"]
