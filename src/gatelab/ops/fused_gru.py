@@ -29,15 +29,24 @@ from .recurrence import refuse_double_backward
 def fused_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
                          mask: Tensor | None = None) -> tuple[Tensor, State]:
     """Same contract as :func:`gatelab.ops.recurrence` (time-major x (T, B, I), mask (T, B))."""
+    return run_hand_written(x, state0, layout, params, mask, _forward, _FusedGRU)
+
+
+def run_hand_written(x: Tensor, state0: State, layout: CellLayout, params: CellParams, mask: Tensor | None,
+                     forward, function: type[torch.autograd.Function]) -> tuple[Tensor, State]:
+    """The front shared by the GRU backends with a hand-written backward: the input projection for all steps
+    (one GEMM, under autograd), then ``function`` (an autograd Function over the loop) when a gradient is
+    wanted, else ``forward(..., keep=False)`` (one step of scratch, nothing kept); outputs past a sequence's
+    length are zero."""
     xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
     w = gru_step_weights(layout, params)
     plan = gru_plan(layout)
     tensors = (xw, state0[0], w.u_fused, w.u_h, w.b_const, w.b_hh)
     if not (torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)):
-        output = _forward(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh, keep=False)[0]
+        output = forward(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh, keep=False)[0]
         h_last = output[-1]
     else:
-        output, h_last = _FusedGRU.apply(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh)
+        output, h_last = function.apply(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh)
     if mask is not None:
         output = output * mask.unsqueeze(-1).to(output.dtype)
     return output, (h_last,)

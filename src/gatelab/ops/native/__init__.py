@@ -17,12 +17,11 @@ from __future__ import annotations
 import ctypes
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ...cells import CellLayout, CellParams, State
-from ...cells.gru import GRUPlan, gru_plan, gru_step_weights
-from ..fused_gru import recurrent_weight_grads
+from ...cells.gru import GRUPlan
+from ..fused_gru import recurrent_weight_grads, run_hand_written
 from ..recurrence import refuse_double_backward
 from .build import NativeBuildWarning, library
 
@@ -55,18 +54,7 @@ def _contiguous(t: Tensor | None) -> Tensor | None:
 def native_gru_recurrence(x: Tensor, state0: State, layout: CellLayout, params: CellParams,
                           mask: Tensor | None = None) -> tuple[Tensor, State]:
     """Same contract as :func:`gatelab.ops.recurrence` (time-major x (T, B, I), mask (T, B))."""
-    xw = F.linear(x, params.weight_ih, layout.input_bias(params))            # (T, B, n_x·H), one GEMM
-    w = gru_step_weights(layout, params)
-    plan = gru_plan(layout)
-    tensors = (xw, state0[0], w.u_fused, w.u_h, w.b_const, w.b_hh)
-    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
-        output, h_last = _NativeGRU.apply(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh)
-    else:
-        output = _forward(xw, state0[0], mask, plan, w.u_fused, w.u_h, w.b_const, w.b_hh, keep=False)[0]
-        h_last = output[-1]
-    if mask is not None:
-        output = output * mask.unsqueeze(-1).to(output.dtype)
-    return output, (h_last,)
+    return run_hand_written(x, state0, layout, params, mask, _forward, _NativeGRU)
 
 
 def _forward(xw, h0, mask, plan: GRUPlan, u_fused, u_h, b_const, b_hh, *, keep: bool):
