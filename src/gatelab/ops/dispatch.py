@@ -54,7 +54,7 @@ class Backend:
     candidate_activations: frozenset[str] | None = ANY
     linear: bool | None = ANY
     gpu_only: bool = False              # runs on the CPU only under an interpreter (tests), never for speed
-    cpu_only: bool = False
+    cpu_only: bool = False              # CPU tensors only (auto picks it only there; bench lists it only there)
 
     def applies(self, layout: CellLayout) -> bool:
         o, spec = layout.options, layout.options.spec
