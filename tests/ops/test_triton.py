@@ -15,11 +15,14 @@ from gatelab.ops import recurrence_ref
 
 triton = pytest.importorskip("triton")
 from gatelab.ops.dispatch import BACKENDS, resolve_backend  # noqa: E402
-from gatelab.ops.triton import triton_gru_recurrence  # noqa: E402
+from gatelab.ops.triton import interpreting, triton_gru_recurrence  # noqa: E402
 
 pytestmark = pytest.mark.triton
 H_DEPENDENT = [v for v in GRU_VARIANTS if not gatelab.get_variant(v).h_independent]
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+# the CPU runs the kernels only under Triton's interpreter (set by conftest.py where there is no GPU); on a GPU
+# machine the kernels are compiled for CUDA and the CPU cases would only test the refusal (first GPU run)
+DEVICES = (["cpu"] if interpreting() else []) + (["cuda"] if torch.cuda.is_available() else [])
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +89,8 @@ def test_awkward_shapes_several_tiles_programs_and_no_bias(variant, device):
 
 def test_the_layer_runs_it_when_asked_and_inference_matches():
     torch.manual_seed(0)
-    layer = gatelab.GRU(3, 12, num_layers=2, bidirectional=True, batch_first=True, backend="triton")
-    x = torch.randn(4, 6, 3)
+    layer = gatelab.GRU(3, 12, num_layers=2, bidirectional=True, batch_first=True, backend="triton", device=DEVICE)
+    x = torch.randn(4, 6, 3, device=DEVICE)
     with torch.no_grad():
         out, h_n = layer(x, lengths=[6, 4, 2, 1])
         assert layer.last_backend == "triton"
@@ -98,13 +101,13 @@ def test_the_layer_runs_it_when_asked_and_inference_matches():
 
 
 def test_what_it_does_not_do_is_a_clear_error():
-    layer = gatelab.GRU(2, 4, backend="triton", dtype=torch.float64)
-    with pytest.raises(ValueError, match="dtype: expected float32 .*for backend 'triton', got 'float64'"):
-        layer(torch.randn(3, 2, 2, dtype=torch.float64))
+    layer = gatelab.GRU(2, 4, backend="triton", dtype=torch.float64, device=DEVICE)
+    with pytest.raises(ValueError, match="dtype: expected float32.*for backend 'triton', got 'float64'"):
+        layer(torch.randn(3, 2, 2, dtype=torch.float64, device=DEVICE))
     with pytest.raises(ValueError, match="backend: expected a backend that applies to variant 'min_gru'"):
-        gatelab.GRU(2, 4, variant="min_gru", backend="triton")(torch.randn(3, 2, 2))
-    layer = gatelab.GRU(2, 4, backend="triton")
-    out, _ = layer(torch.randn(3, 2, 2, requires_grad=True))
+        gatelab.GRU(2, 4, variant="min_gru", backend="triton", device=DEVICE)(torch.randn(3, 2, 2, device=DEVICE))
+    layer = gatelab.GRU(2, 4, backend="triton", device=DEVICE)
+    out, _ = layer(torch.randn(3, 2, 2, requires_grad=True, device=DEVICE))
     with pytest.raises(RuntimeError, match="first derivatives only"):
         torch.autograd.grad(out.sum(), list(layer.parameters()), create_graph=True)
 
