@@ -37,8 +37,9 @@ def main() -> int:
     args = parser.parse_args()
 
     base = load_study(args.preset).restricted(variants=["gru"], tasks=args.tasks, seeds=args.seeds)
-    spec = dataclasses.replace(base, name=f"calibrate-{Path(args.preset).stem}", primary=(), primary_seeds=None, budgets=(),
-                               train=dataclasses.replace(base.train, steps=args.budget, stop_at_criterion=True))
+    train = dataclasses.replace(base.train, steps=args.budget, stop_at_criterion=True)
+    spec = dataclasses.replace(base, name=f"calibrate-{Path(args.preset).stem}", primary=(), primary_seeds=None,
+                               budgets=(), train=train)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with Store(args.out / "runs.sqlite") as store:
