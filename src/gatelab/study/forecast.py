@@ -266,7 +266,7 @@ def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event:
                                  lambda k, n=name: on_event("origin", {"model": n, "origin": k}))
         with (out / "forecasts.csv").open("a", newline="") as handle:
             csv.DictWriter(handle, FIELDS).writerows(
-                {**r, "y_hat_seeds": ";".join(f"{v:.17g}" for v in r["y_hat_seeds"])} for r in outcome.rows)
+                {**r, "y_hat_seeds": ";".join(f"{v:.8g}" for v in r["y_hat_seeds"])} for r in outcome.rows)
             handle.flush()
             os.fsync(handle.fileno())
         meta["models"].append(outcome.summary())
