@@ -39,8 +39,11 @@ def test_default_origins_are_a_season_of_them_one_step_apart_and_recurrent_model
     assert (spec.origins, spec.stride) == (36, 1) and spec.refit_every == 18
     short = ForecastSpec(horizon=6).resolved(series_set(seasonal(40), season=4))
     assert short.origins == 24 and short.stride == 1
-    tiny = ForecastSpec(horizon=4).resolved(series_set(seasonal(30), season=12))
-    assert 1 <= tiny.origins <= 30 - 13 - 4 + 1
+    tiny_data = series_set(seasonal(30), season=12)
+    tiny = ForecastSpec(horizon=4).resolved(tiny_data)
+    # as many as fit: 30 points − (one season + 1 = 13 before the first cutoff) − horizon 4, + 1
+    assert tiny.origins == 14
+    forecast_module.check_lengths(tiny_data, tiny.horizon, tiny.origins, tiny.stride)          # they do fit
 
 
 @pytest.mark.parametrize("name", ["naive", "ets", "gru"])
