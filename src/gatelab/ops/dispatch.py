@@ -145,6 +145,8 @@ def resolve_backend(requested: str, layout: CellLayout, device: torch.device,
         raise bad_argument("backend", f"one of {[b.name for b in _DECLARED if b.transforms]} (or 'auto') under "
                            "torch.func transforms and torch.jit.trace", name,
                            hint="its hand-written backward is not a composable autograd function")
+    if backend.cpu_only and device.type != "cpu":
+        raise bad_argument("backend", f"backend {name!r} on the CPU", str(device), hint="use 'auto'")
     if name == "triton":
         _check_triton(device, dtype)
     if name == "native":
@@ -183,8 +185,6 @@ def _check_native(device: torch.device, dtype: torch.dtype) -> None:
     if _tracing_fake_tensors():
         raise bad_argument("backend", "a backend other than 'native' under torch.compile and torch.export",
                            "native", hint="the compiled loop reads the tensors' data; use 'auto' or 'fused'")
-    if device.type != "cpu":
-        raise bad_argument("backend", "backend 'native' on the CPU", str(device), hint="use 'auto' or 'triton'")
     if dtype not in NATIVE_DTYPES:
         raise bad_argument("dtype", "float32 or float64 for backend 'native'", str(dtype).removeprefix("torch."))
     if not native_available():
