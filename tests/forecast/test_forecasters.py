@@ -69,6 +69,44 @@ def test_recurrent_forecasts_are_reproducible():
     assert np.array_equal(first, second)
 
 
+def test_the_candidate_with_the_lowest_tail_error_is_the_one_the_ensemble_trains_at():
+    y = seasonal_series()
+    grid = ((4, 0.003), (4, 0.03), (8, 0.003), (8, 0.03))
+    tuned = RecurrentForecaster("gru", 12, steps=60, seeds=(0, 1), candidates=grid).fit(y)
+    assert [t[:2] for t in tuned.trials] == list(grid) and all(math.isfinite(t[2]) for t in tuned.trials)
+    assert tuned.chosen == min(tuned.trials, key=lambda t: t[2])[:2] and tuned.hidden_size == tuned.chosen[0]
+    assert tuned.fits == len(grid) + 1                                  # seed 1 trains at the chosen one only
+    # the tail scores are each candidate's own best validation error: recomputed by training it alone
+    size, rate = grid[1]
+    alone = RecurrentForecaster("gru", 12, hidden_size=size, learning_rate=rate, steps=60, seeds=(0,)).fit(y)
+    assert alone.trials[0][2] == tuned.trials[1][2]
+    # and the ensemble is what training at the chosen candidate alone gives, to the bit
+    direct = RecurrentForecaster("gru", 12, steps=60, seeds=(0, 1), candidates=(tuned.chosen,)).fit(y)
+    assert np.array_equal(direct.predict(6), tuned.predict(6))
+    with pytest.raises(ValueError, match=r"candidates\[1\] learning rate: expected a positive finite number"):
+        RecurrentForecaster("gru", 12, candidates=((4, 0.01), (4, -1.0)))
+    with pytest.raises(ValueError, match="candidates: expected at least one"):
+        RecurrentForecaster("gru", 12, candidates=())
+
+
+def test_a_rolled_step_stays_within_the_bound_of_the_steps_seen_in_training():
+    """A model that predicts an enormous next difference at every step is held to STEP_BOUND × the largest
+    standardised difference of the fit: the forecast moves by at most that many training-scale steps."""
+    from gatelab.baselines.recurrent import STEP_BOUND
+
+    y = seasonal_series()
+    model = RecurrentForecaster("rnn", 12, hidden_size=4, steps=10).fit(y)
+    with __import__("torch").no_grad():
+        head = model.members[0].head
+        head.weight.zero_()
+        head.bias.fill_(1e6)                                   # "the next difference is a million sds"
+    forecast = model.predict(5)
+    steps = np.diff(np.concatenate([[y[-1]], forecast]))
+    diffs = np.diff(y)
+    largest = STEP_BOUND * np.abs((diffs - diffs.mean()) / diffs.std()).max() * diffs.std() + diffs.mean()
+    assert np.allclose(steps, largest)
+
+
 def test_classical_forecasts_reproduce_statsforecast_on_airpassengers():
     """Same data, same split (the last 12 months held out): our wrappers give the library's own forecasts."""
     import pandas as pd

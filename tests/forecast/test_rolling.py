@@ -67,7 +67,13 @@ def test_no_data_after_a_cutoff_reaches_the_forecast_made_at_it(name):
 def test_recurrent_rungs_refit_every_k_origins_as_seed_ensembles():
     spec = ForecastSpec(horizon=3, origins=6, step=1, refit_every=3, **SMALL)
     outcome = forecast_model("gru", series_set(seasonal(80), 12), spec.resolved(series_set(seasonal(80), 12)))
-    assert outcome.status == "ok" and outcome.fits == 2 * 2
+    # the first fit: seed 0 at each of the 2 × 2 (size, rate) candidates, then seed 1 at the chosen one; the second
+    # fit: both seeds at the chosen one only
+    assert outcome.status == "ok" and outcome.fits == (4 + 1) + 2
+    assert [t[:3] for t in outcome.trials] == [[3, 3, 0.003], [3, 3, 0.01], [6, 6, 0.003], [6, 6, 0.01]]
+    best = min(outcome.trials, key=lambda t: t[3])
+    assert (outcome.chosen["hidden_size"], outcome.chosen["learning_rate"]) == (best[1], best[2])
+    assert outcome.parameters == __import__("gatelab").baselines.recurrent.parameter_count("gru", best[1])
     assert sorted({(r["origin"], r["fit_origin"]) for r in outcome.rows}) == [(0, 0), (1, 0), (2, 0), (3, 3),
                                                                                (4, 3), (5, 3)]
     for r in outcome.rows:                                    # the forecast is the members' mean
@@ -120,10 +126,10 @@ def test_a_model_over_its_time_limit_is_skipped_with_its_reason_and_the_rest_pro
         def predict(self, h):
             return self.inner.predict(h)
 
-    monkeypatch.setattr(forecast_module, "_build", lambda name, data, spec: Slow(real(name, data, spec))
-                        if name == "ets" else real(name, data, spec))
+    monkeypatch.setattr(forecast_module, "_build", lambda name, *args: Slow(real(name, *args))
+                        if name == "ets" else real(name, *args))
     spec = ForecastSpec(horizon=3, origins=5, step=1, models=("naive", "ets", "ses"), time_limit=0.5)
-    meta = run_forecast(series_set(seasonal(60), 12), spec, tmp_path)
+    meta = run_forecast(series_set(seasonal(60), 12), spec, tmp_path, workers=1)      # the patch lives here
     status = {m["name"]: (m["status"], m["message"]) for m in meta["models"]}
     assert status["naive"][0] == status["ses"][0] == "ok"
     assert status["ets"][0] == "skipped" and "over its time limit (0.5 s) after 2 of 5 origins" in status["ets"][1]
@@ -143,23 +149,23 @@ KILLED = textwrap.dedent("""
     from gatelab.study.forecast import ForecastSpec, run_forecast
     from gatelab.tasks.series import Series, SeriesSet
     real = module._build
-    def build(name, data, spec):                          # gru hangs: the kill comes while it is being fitted
+    def build(name, *args):                               # gru hangs: the kill comes while it is being fitted
         if name == "gru":
             time.sleep(600)
-        return real(name, data, spec)
+        return real(name, *args)
     module._build = build
     t = np.arange(90)
     v = 10 + 0.05 * t + 2 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).standard_normal(90)
     data = SeriesSet("s", (Series("s", v, tuple(str(k) for k in range(90)), "step"),), 12)
     spec = ForecastSpec(horizon=4, origins=6, step=1, models=("naive", "ses", "gru", "mgu"), hidden_size=6,
                         train_steps=30, seeds=2)
-    run_forecast(data, spec, sys.argv[1])
+    run_forecast(data, spec, sys.argv[1], workers=int(sys.argv[2]))
 """)
 
 
 def test_a_killed_forecast_resumes_without_fitting_finished_models_again(tmp_path):
     out = tmp_path / "forecast"
-    worker = subprocess.Popen([sys.executable, "-c", KILLED, str(out)], start_new_session=True)
+    worker = subprocess.Popen([sys.executable, "-c", KILLED, str(out), "1"], start_new_session=True)
     try:
         deadline = time.time() + 120
         while time.time() < deadline:                 # wait until naive and ses are recorded, gru is training
@@ -178,13 +184,65 @@ def test_a_killed_forecast_resumes_without_fitting_finished_models_again(tmp_pat
     t = np.arange(90)
     values = 10 + 0.05 * t + 2 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).standard_normal(90)
     events = []
-    meta = run_forecast(series_set(values, 12), spec, out, lambda kind, info: events.append((kind, info)))
+    meta = run_forecast(series_set(values, 12), spec, out, lambda kind, info: events.append((kind, info)),
+                        workers=1)
     assert events[0] == ("plan", {"total": 4, "todo": 2, "spec": meta["spec"]})
     assert [m["name"] for m in meta["models"]] == ["naive", "ses", "gru", "mgu"]
     assert meta["models"][:2] == before["models"], "finished models were kept, not refitted"
     rows = forecast_module_rows(out)
     assert {m: sum(r["model"] == m for r in rows) for m in ("naive", "ses", "gru", "mgu")} == dict.fromkeys(
         ("naive", "ses", "gru", "mgu"), 6 * 4)
+
+
+def test_a_killed_pool_of_workers_resumes_keeping_what_finished(tmp_path):
+    """The same with models fitted in two worker processes: the whole process group is killed once a model is
+    recorded; the resumed run (two workers again) keeps the recorded models and completes the rest."""
+    out = tmp_path / "forecast"
+    script = KILLED.replace('if name == "gru"', 'if False')                   # nothing hangs: kill mid-ladder
+    worker = subprocess.Popen([sys.executable, "-c", script, str(out), "2"], start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and worker.poll() is None:
+            meta = json.loads((out / "models.json").read_text()) if (out / "models.json").exists() else {}
+            if 1 <= len(meta.get("models", [])) < 4:
+                break
+            time.sleep(0.02)
+        os.killpg(worker.pid, signal.SIGKILL)
+    finally:
+        worker.wait(timeout=60)
+    before = json.loads((out / "models.json").read_text())["models"]
+    assert 1 <= len(before) < 4, "killed mid-ladder"
+    spec = ForecastSpec(horizon=4, origins=6, step=1, models=("naive", "ses", "gru", "mgu"), hidden_size=6,
+                        train_steps=30, seeds=2)
+    t = np.arange(90)
+    values = 10 + 0.05 * t + 2 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).standard_normal(90)
+    events = []
+    meta = run_forecast(series_set(values, 12), spec, out, lambda kind, info: events.append((kind, info)),
+                        workers=2)
+    assert events[0][1]["todo"] == 4 - len(before)
+    assert [m["name"] for m in meta["models"]] == ["naive", "ses", "gru", "mgu"]
+    assert [m for m in meta["models"] if m["name"] in {b["name"] for b in before}] == before
+    rows = forecast_module_rows(out)
+    assert sorted(r["model"] for r in rows) == sorted(m for m in ("naive", "ses", "gru", "mgu") for _ in range(24))
+
+
+def test_workers_give_the_forecasts_of_one_process(tmp_path):
+    """Two worker processes and one give the same classical forecasts to the bit and the same recurrent ones to
+    float32 rounding (their torch thread counts differ)."""
+    data = series_set(seasonal(70), 12)
+    spec = ForecastSpec(horizon=3, origins=4, models=("naive", "ets", "rnn"), hidden_size=4, train_steps=30,
+                        seeds=2)
+    one = run_forecast(data, spec, tmp_path / "one", workers=1)
+    two = run_forecast(data, spec, tmp_path / "two", workers=2)
+    assert [m["name"] for m in one["models"]] == [m["name"] for m in two["models"]] == ["naive", "ets", "rnn"]
+    a, b = forecast_module_rows(tmp_path / "one"), forecast_module_rows(tmp_path / "two")
+    key = lambda r: (r["model"], r["origin"], r["horizon"])  # noqa: E731
+    for x, y in zip(sorted(a, key=key), sorted(b, key=key), strict=True):
+        assert key(x) == key(y)
+        if x["model"] == "rnn":
+            assert x["y_hat"] == pytest.approx(y["y_hat"], rel=1e-4)
+        else:
+            assert x["y_hat"] == y["y_hat"]
 
 
 def test_a_folder_of_another_forecast_is_refused_by_name(tmp_path):
@@ -230,3 +288,19 @@ def test_conformal_intervals_from_earlier_origins_cover_exchangeable_errors_at_t
     assert abs(c80 - 0.80) < 0.03 and abs(c95 - 0.95) < 0.02
     few = conformal_coverage(rows[:10], stride=1)
     assert few[1][2] == 0, "no 95% interval from fewer than 19 earlier errors"
+
+
+def test_a_gate_comparison_at_unmatched_parameter_counts_says_so():
+    """Sizes are chosen on the tail per variant: when the chosen counts differ by more than 5%, the gate sentence
+    says how many parameters each had; within 5% it says nothing of them."""
+    rng = np.random.default_rng(2)
+    errors = {"gru": list(1 + np.abs(rng.standard_normal(30))), "gru_no_reset": list(1 + np.abs(rng.standard_normal(30))),
+              "mgu": list(1 + np.abs(rng.standard_normal(30)))}
+    rows, models = rows_for(errors)
+    counts = {"gru": 3393, "gru_no_reset": 941, "mgu": 3316}
+    for m in models:
+        m.update(kind="recurrent", parameters=counts[m["name"]], chosen={"hidden_size": 8, "learning_rate": 0.01})
+    sentences = summarise_forecasts(rows, models, stride=1)["sentences"]
+    assert any(s.startswith("Gates: gru_no_reset") and s.endswith(
+        "(941 parameters against gru's 3393: not matched within 5%).") for s in sentences)
+    assert any(s.startswith("Gates: mgu") and "parameters" not in s for s in sentences)

@@ -70,10 +70,10 @@ def test_a_pure_seasonal_series_gets_seasonal_naive_or_ets():
 def test_a_model_that_cannot_fit_is_reported_and_the_rest_proceed(monkeypatch):
     real = forecast_module._build
 
-    def build(name, data, spec):
+    def build(name, *args):
         if name == "ets":
             raise ValueError("cannot fit a constant series")
-        return real(name, data, spec)
+        return real(name, *args)
 
     monkeypatch.setattr(forecast_module, "_build", build)
     data = series_set(np.full(60, 3.0))

@@ -33,22 +33,29 @@ def run(args: argparse.Namespace) -> int:
     if args.file is not None and args.target is None:
         raise InputError("target: expected the name of the value column of FILE, got nothing", "target")
     for name in ("season_length", "horizon", "origins", "train_steps", "hidden_size", "step", "refit_every",
-                 "seeds"):
+                 "seeds", "workers"):
         value = getattr(args, name)
         if value is not None and value <= 0:
             raise InputError(f"{name}: expected a positive int, got {value}", name)
+    for name in ("hidden_sizes", "learning_rates"):
+        for value in getattr(args, name) or ():
+            if not value > 0:
+                raise InputError(f"{name}: expected positive numbers, got {value:g}", name)
     data = (bundled(args.dataset, args.season_length) if args.dataset else
             load_csv(args.file, args.target, args.time, args.id, args.fill, args.season_length))
     horizon = args.horizon if args.horizon is not None else (data.season_length if data.season_length > 1 else 8)
     spec = ForecastSpec(horizon, args.origins, args.step, models=tuple(args.models) if args.models else None,
                         hidden_size=args.hidden_size, train_steps=args.train_steps, seeds=args.seeds,
-                        refit_every=args.refit_every, time_limit=args.time_limit)
+                        refit_every=args.refit_every, time_limit=args.time_limit,
+                        hidden_sizes=tuple(args.hidden_sizes) if args.hidden_sizes else None,
+                        learning_rates=tuple(args.learning_rates))
     resolved = spec.resolved(data)
     out = Path(args.out)
     console = Console()
     console.print(f"[bold]gatelab forecast[/]: {data.name} — {len(data.series)} series, horizon {horizon}, "
                   f"{resolved.origins} origins {resolved.stride} apart, season {data.season_length}, recurrent "
-                  f"ensembles of {resolved.seeds} seeds refitted every {resolved.refit_every} origins → {out}/")
+                  f"ensembles of {resolved.seeds} seeds refitted every {resolved.refit_every} origins, size × rate "
+                  f"from {list(resolved.hidden_sizes)} × {list(resolved.learning_rates)} on the held-out tail → {out}/")
     for note in data.notes:
         console.print(f"  {note}")
     command = "gatelab " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["forecast"] else ""
@@ -65,10 +72,12 @@ def run(args: argparse.Namespace) -> int:
                 progress.update(bar, description=f"{info['model']} (origin {info['origin'] + 1}/{resolved.origins})")
             elif kind == "model":
                 status = "" if info["status"] == "ok" else f" [red]{info['status']}[/]: {info['message']}"
-                progress.console.print(f"  {info['name']:<20} {info['seconds']:7.2f} s{status}")
+                tuned = info.get("chosen") or {}
+                choice = f"  (size {tuned['hidden_size']}, rate {tuned['learning_rate']:g})" if tuned else ""
+                progress.console.print(f"  {info['name']:<20} {info['seconds']:7.2f} s{choice}{status}")
                 progress.update(bar, advance=1)
 
-        run_forecast(data, spec, out, on_event, command=command)
+        run_forecast(data, spec, out, on_event, command=command, workers=args.workers)
     index = write_forecast_report(out)
     for line in (out / "report.md").read_text().splitlines():
         if line.startswith("**Verdict") or line.startswith("- Gates"):

@@ -29,6 +29,7 @@ REFERENCE = "gru"
 WEAK_EVIDENCE = 1.25
 MCS_SIZE = 0.10                       # the confidence set holds the best model with probability 1 − MCS_SIZE
 LEVELS = (80, 95)                     # prediction-interval levels (%)
+PARAMETER_TOLERANCE = 0.05            # parameter counts within 5% of gru's count as matched
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class ModelScore:
     seed_mase: tuple[float, ...] = ()      # a recurrent ensemble: each member's MASE
     coverage: tuple[tuple[int, float, int], ...] = ()   # (level, share of truths inside, forecasts with an interval)
     mcs_p: float = math.nan                # MCS p-value (in the set when ≥ MCS_SIZE)
+    chosen: str = ""                       # a recurrent rung: the size and rate chosen on the held-out tail
 
     @property
     def in_set(self) -> bool:
@@ -193,7 +195,8 @@ def summarise_forecasts(rows: list[dict], models: list[dict], stride: int | None
             mase(rs), tuple(mase([r for r in rs if r["horizon"] == h]) for h in horizons),
             compare(rs, by_model[best], stride) if rs and best and m["name"] != best and m["status"] == "ok"
             else None,
-            seed_mase(rs), conformal_coverage(rs, step) if rs else (), mcs.get(m["name"], math.nan)))
+            seed_mase(rs), conformal_coverage(rs, step) if rs else (), mcs.get(m["name"], math.nan),
+            _choice(m.get("chosen") or {})))
     ladder = sorted((s for s in scores if s.name in ok), key=lambda s: simplicity(s, order))
     chosen = next((s for s in ladder if s.in_set or s.name == best), None)
     best_score = next((s for s in scores if s.name == best), None)
@@ -216,8 +219,9 @@ def summarise_forecasts(rows: list[dict], models: list[dict], stride: int | None
             if s.name in ok and s.name != REFERENCE and s.kind == "recurrent" and get_variant(s.name).family == "gru":
                 reference = next(x for x in scores if x.name == REFERENCE)
                 gates[s.name] = (compare(by_model[s.name], by_model[REFERENCE], stride),
-                                 _seed_test(s.seed_mase, reference.seed_mase))
-        sentences += [_gate_sentence(name, test, seeds) for name, (test, seeds) in gates.items()]
+                                 _seed_test(s.seed_mase, reference.seed_mase),
+                                 _unmatched(s.parameters, reference.parameters))
+        sentences += [_gate_sentence(name, *test) for name, test in gates.items()]
     failed = [s for s in scores if s.status != "ok"]
     sentences += [f"{s.name} {'could not be fitted' if s.status == 'failed' else 'was skipped'}: {s.message}"
                   for s in failed]
@@ -262,7 +266,19 @@ def _verdict(chosen: ModelScore, best: ModelScore, ladder: list[ModelScore]) -> 
             f"origins, Diebold–Mariano p = {t.p_value:.2g}.")
 
 
-def _gate_sentence(name: str, t: PairedTest, seed_p: float) -> str:
+def _choice(chosen: dict) -> str:
+    return f"size {chosen['hidden_size']}, rate {chosen['learning_rate']:g}" if chosen else ""
+
+
+def _unmatched(parameters: int, reference: int) -> str:
+    """A note when a variant's parameter count is not within ``PARAMETER_TOLERANCE`` of gru's (their sizes
+    were chosen on the tail separately), else ''."""
+    if not parameters or not reference or abs(parameters - reference) <= PARAMETER_TOLERANCE * reference:
+        return ""
+    return f"{parameters} parameters against gru's {reference}: not matched within 5%"
+
+
+def _gate_sentence(name: str, t: PairedTest, seed_p: float, unmatched: str = "") -> str:
     removes = get_variant(name).summary.split(":")[0]
     beyond_seeds = not math.isfinite(seed_p) or seed_p < 0.05
     seeds = "" if not math.isfinite(seed_p) else f"; seeds: Welch p = {seed_p:.2g}"
@@ -276,7 +292,7 @@ def _gate_sentence(name: str, t: PairedTest, seed_p: float) -> str:
     else:
         what = "not distinguishable from gru: this data did not show a need for what it removes"
     return (f"Gates: {name} ({removes}) — MASE difference {t.mean:+.3g} (95% CI [{t.low:+.3g}, {t.high:+.3g}], "
-            f"p = {t.p_value:.2g}{seeds}) — {what}.")
+            f"p = {t.p_value:.2g}{seeds}) — {what}" + (f" ({unmatched})." if unmatched else "."))
 
 
 def _plots(rows: list[dict], summary: dict, folder: Path) -> list[str]:
@@ -354,7 +370,8 @@ def write_forecast_report(folder: str | Path) -> Path:
         md += ["Reproduce with:", "", f"    {meta['command']}", ""]
         body.append(f"<p>Reproduce with: <code>{html.escape(meta['command'])}</code></p>")
     header = ["model", "kind", "MASE", "seed MASE range", "MAE", "RMSE", "Δ MASE vs best [95% CI]", "DM p",
-              "MCS p", "coverage 80% / 95%", "seconds", "parameters", "status"]
+              "MCS p", "coverage 80% / 95%", "seconds", "parameters", "size, rate (tail)", "status"]
+    reference = next((s.parameters for s in summary["scores"] if s.name == REFERENCE), 0)
     cells = []
     for s in sorted(summary["scores"], key=lambda s: (s.status != "ok", s.mase if math.isfinite(s.mase) else 1e300)):
         t = s.against_best
@@ -364,7 +381,9 @@ def write_forecast_report(folder: str | Path) -> Path:
                       f"{_f(min(s.seed_mase))}–{_f(max(s.seed_mase))}" if s.seed_mase else "—", _f(s.mae), _f(s.rmse),
                       f"{t.mean:+.3g} [{t.low:+.3g}, {t.high:+.3g}]" if t else "—", f"{t.p_value:.2g}" if t else "—",
                       _f(s.mcs_p) + (" ∈ set" if s.in_set else ""), coverage,
-                      f"{s.seconds:.2f}", str(s.parameters or "—"), s.status if s.status == "ok" else s.message])
+                      f"{s.seconds:.2f}", str(s.parameters or "—") + (" ≠ gru" if _unmatched(s.parameters, reference)
+                                                                       and s.kind == "recurrent" else ""),
+                      s.chosen or "—", s.status if s.status == "ok" else s.message])
     table_md, table_html = table(header, cells)
     md += table_md
     body.append(table_html)

@@ -48,6 +48,11 @@ class ForecastSpec:
     models: tuple[str, ...] | None = field(default=None, metadata={"help": "only these rungs of the ladder"})
     hidden_size: int = field(default=32, metadata={
         "help": "units of the recurrent gru; the other variants get the size that matches its parameters"})
+    hidden_sizes: tuple[int, ...] | None = field(default=None, metadata={
+        "help": "the gru sizes tried on each training window's held-out tail (default: half of --hidden-size "
+                "and itself); every variant tries the sizes that match their parameters"})
+    learning_rates: tuple[float, ...] = field(default=(3e-3, 1e-2), metadata={
+        "help": "the learning rates tried on the held-out tail, each with every size"})
     train_steps: int = field(default=400, metadata={"help": "most Adam steps per recurrent fit (early stopping)"})
     seed: int = field(default=0, metadata={"help": "first seed of the recurrent ensembles"})
     seeds: int = field(default=5, metadata={"help": "recurrent ensemble size (the forecast is their mean)"})
@@ -62,6 +67,15 @@ class ForecastSpec:
         for name in ("origins", "step", "refit_every"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
+        if self.hidden_sizes is not None:
+            if not self.hidden_sizes:
+                raise bad_argument("hidden_sizes", "at least one size", self.hidden_sizes)
+            for size in self.hidden_sizes:
+                check_positive_int("hidden_sizes", size)
+        if not self.learning_rates or not all(
+                isinstance(r, (int, float)) and not isinstance(r, bool) and 0 < r < math.inf
+                for r in self.learning_rates):
+            raise bad_argument("learning_rates", "one or more positive finite numbers", self.learning_rates)
         if isinstance(self.time_limit, bool) or not isinstance(self.time_limit, (int, float)) or not (
                 self.time_limit > 0):
             raise bad_argument("time_limit", "a positive number of seconds", self.time_limit)
@@ -86,7 +100,9 @@ class ForecastSpec:
             room = (shortest - max(MIN_TRAIN, data.season_length + 1) - self.horizon) // step + 1
             origins = max(1, min(max(3 * data.season_length, 24), room))
         refit = self.refit_every or max(math.ceil(origins / 2), min(data.season_length, origins))
-        return replace(self, origins=origins, step=step, refit_every=refit)
+        sizes = self.hidden_sizes or tuple(dict.fromkeys((max(1, self.hidden_size // 2), self.hidden_size)))
+        return replace(self, origins=origins, step=step, refit_every=refit, hidden_sizes=tuple(sizes),
+                       learning_rates=tuple(float(r) for r in self.learning_rates))
 
 
 def ladder_names() -> tuple[str, ...]:
@@ -102,7 +118,9 @@ class ModelOutcome:
     message: str = ""
     seconds: float = 0.0
     parameters: int = 0                    # learned parameters of a recurrent model (0 for classical)
-    fits: int = 0                          # fits made (recurrent: refits × seeds)
+    fits: int = 0                          # fits made (recurrent: refits × seeds, and the tuning trials)
+    chosen: dict = field(default_factory=dict)   # recurrent: the hidden size and learning rate chosen on the tail
+    trials: list = field(default_factory=list)   # recurrent: [gru-equivalent size, size, rate, validation MSE]
     rows: list[dict] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict:
@@ -116,12 +134,15 @@ def mase_scale(history: np.ndarray, season_length: int) -> float:
     return float(diffs.mean()) if len(diffs) and diffs.mean() > 0 else 1.0
 
 
-def _build(name: str, data: SeriesSet, spec: ForecastSpec):
+def _build(name: str, data: SeriesSet, spec: ForecastSpec, chosen: tuple[int, float] | None = None):
+    """The rung ``name``; a recurrent one tries every (size, rate) of the spec's grid — each size matched to the
+    gru's parameters — or only ``chosen`` (what its first fit chose)."""
     if name in CLASSICAL:
         return ClassicalForecaster(name, data.season_length)
-    hidden = matched_hidden_size(name, spec.hidden_size)
-    return RecurrentForecaster(name, data.season_length, hidden_size=hidden, steps=spec.train_steps,
-                               seeds=tuple(range(spec.seed, spec.seed + spec.seeds)))
+    grid = (chosen,) if chosen else tuple((matched_hidden_size(name, size), rate)
+                                          for size in spec.hidden_sizes for rate in spec.learning_rates)
+    return RecurrentForecaster(name, data.season_length, hidden_size=grid[0][0], steps=spec.train_steps,
+                               seeds=tuple(range(spec.seed, spec.seed + spec.seeds)), candidates=grid)
 
 
 def cutoffs(data: SeriesSet, spec: ForecastSpec) -> list[list[int]]:
@@ -139,15 +160,24 @@ def forecast_model(name: str, data: SeriesSet, spec: ForecastSpec,
     all_cuts = cutoffs(data, spec)
     groups = [[k] for k in range(spec.origins)] if outcome.kind == "classical" else \
         [list(range(g, min(g + spec.refit_every, spec.origins))) for g in range(0, spec.origins, spec.refit_every)]
+    chosen = None                          # a recurrent rung tunes at its first fit; later fits reuse the choice
     try:
         for group in groups:
             fit_origin = group[0]
             if on_origin is not None:
                 on_origin(fit_origin)
             histories = [[s.values[:c] for s, c in zip(data.series, all_cuts[k], strict=True)] for k in group]
-            model = _build(name, data, spec).fit(histories[0])
+            model = _build(name, data, spec, chosen).fit(histories[0])
             outcome.fits += getattr(model, "fits", 1)
             outcome.parameters = getattr(model, "parameters", 0)
+            if outcome.kind == "recurrent" and chosen is None:
+                chosen = model.chosen
+                outcome.chosen = {"hidden_size": chosen[0], "learning_rate": chosen[1],
+                                  "gru_hidden_size": spec.hidden_sizes[[matched_hidden_size(name, g)
+                                                                        for g in spec.hidden_sizes].index(chosen[0])]}
+                outcome.trials = [[spec.hidden_sizes[i // len(spec.learning_rates)], size, rate,
+                                   metric if math.isfinite(metric) else None]
+                                  for i, (size, rate, metric) in enumerate(model.trials)]
             if outcome.kind == "classical":
                 means = np.asarray(model.predict(spec.horizon))[None]        # fitted on a list: (1, S, h)
                 members = None
@@ -198,7 +228,8 @@ def _identity(data: SeriesSet, spec: ForecastSpec) -> dict:
     return {"data": {"name": data.name, "season_length": data.season_length, "series": [s.id for s in data.series],
                      "lengths": [len(s) for s in data.series],
                      "checksum": float(sum(float(np.sum(s.values)) for s in data.series))},
-            "spec": {k: v for k, v in asdict(spec).items() if k not in ("models", "time_limit")}}
+            "spec": {k: list(v) if isinstance(v, tuple) else v            # as JSON gives it back
+                     for k, v in asdict(spec).items() if k not in ("models", "time_limit")}}
 
 
 def _write_json(path: Path, value: dict) -> None:
@@ -226,17 +257,21 @@ def _finished(out: Path, identity: dict) -> tuple[dict | None, list[dict]]:
 
 
 def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event: Event | None = None, *,
-                 command: str = "") -> dict:
+                 command: str = "", workers: int | None = None) -> dict:
     """Run the ladder on ``data`` into the folder ``out`` and return its ``models.json`` content.
 
     Writes ``forecasts.csv`` (one row per series, origin, model and horizon) and ``models.json`` (the data, the
     resolved spec, one record per finished model). A folder holding part of the same forecast (a killed run) is
-    resumed: finished models are kept, the rest run. ``on_event(kind, data)``: ``"plan"`` (total, todo, spec),
-    ``"start"`` (model), ``"origin"`` (model, origin), ``"model"`` (the finished model's record) — the lab's
-    convention, for progress bars.
+    resumed: finished models are kept, the rest run. ``workers``: models fitted at once, each in its own process
+    with cores / workers torch threads (default: the cores; 1: in this process, in ladder order) — the networks
+    are small, so one thread each is faster than two threads on one. ``on_event(kind, data)``: ``"plan"``
+    (total, todo, spec), ``"start"`` (model), ``"origin"`` (model, origin; in-process only), ``"model"`` (the
+    finished model's record) — the lab's convention, for progress bars.
     """
     spec = spec.resolved(data)
     check_lengths(data, spec.horizon, spec.origins, spec.stride)                 # before anything is written
+    if workers is not None:
+        check_positive_int("workers", workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     identity = _identity(data, spec)
@@ -248,6 +283,7 @@ def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event:
                       "series": [s.id for s in data.series]},
                 spec={"horizon": spec.horizon, "origins": spec.origins, "stride": spec.stride,
                       "refit_every": spec.refit_every, "seeds": spec.seeds, "hidden_size": spec.hidden_size,
+                      "hidden_sizes": list(spec.hidden_sizes), "learning_rates": list(spec.learning_rates),
                       "train_steps": spec.train_steps, "time_limit": spec.time_limit})
     with (out / "forecasts.csv").open("w", newline="") as handle:                  # only whole models survive
         writer = csv.DictWriter(handle, FIELDS)
@@ -259,11 +295,8 @@ def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event:
     todo = [n for n in names if n not in done]
     if on_event is not None:
         on_event("plan", {"total": len(names), "todo": len(todo), "spec": meta["spec"]})
-    for name in todo:
-        if on_event is not None:
-            on_event("start", {"model": name})
-        outcome = forecast_model(name, data, spec, None if on_event is None else
-                                 lambda k, n=name: on_event("origin", {"model": n, "origin": k}))
+
+    def record(outcome: ModelOutcome) -> None:                 # rows first, then the record that vouches for them
         with (out / "forecasts.csv").open("a", newline="") as handle:
             csv.DictWriter(handle, FIELDS).writerows(
                 {**r, "y_hat_seeds": ";".join(f"{v:.8g}" for v in r["y_hat_seeds"])} for r in outcome.rows)
@@ -273,6 +306,41 @@ def run_forecast(data: SeriesSet, spec: ForecastSpec, out: str | Path, on_event:
         _write_json(out / "models.json", meta)
         if on_event is not None:
             on_event("model", outcome.summary())
+
+    workers = min(workers or os.cpu_count() or 1, max(1, len(todo)))
+    if workers == 1:
+        for name in todo:
+            if on_event is not None:
+                on_event("start", {"model": name})
+            record(forecast_model(name, data, spec, None if on_event is None else
+                                  lambda k, n=name: on_event("origin", {"model": n, "origin": k})))
+    else:
+        _in_pool(todo, data, spec, workers, record, on_event)
     meta["models"].sort(key=lambda m: names.index(m["name"]) if m["name"] in names else len(names))
     _write_json(out / "models.json", meta)
     return meta
+
+
+def _in_pool(todo: list[str], data: SeriesSet, spec: ForecastSpec, workers: int,
+             record: Callable[[ModelOutcome], None], on_event: Event | None) -> None:
+    """Fit the models of ``todo`` in ``workers`` spawned processes, recording each as it finishes. The slowest
+    rungs (the recurrent ones, then ARIMA and ETS) go first so that the last to finish is short."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from .local import init_worker
+
+    order = sorted(todo, key=lambda n: (n in CLASSICAL, n not in ("arima", "ets")))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                             initargs=(threads,)) as pool:
+        pending = {}
+        for name in order:
+            pending[pool.submit(forecast_model, name, data, spec)] = name
+            if on_event is not None:
+                on_event("start", {"model": name})
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                pending.pop(future)
+                record(future.result())

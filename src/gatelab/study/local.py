@@ -15,7 +15,8 @@ from .record import RunRecord
 from .run import execute_run
 
 
-def _init_worker(threads: int) -> None:
+def init_worker(threads: int) -> None:
+    """A spawned worker's set-up: its share of the cores, and Ctrl+C left to the parent."""
     torch.set_num_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)             # Ctrl+C is the driver's to handle
 
@@ -37,7 +38,7 @@ class LocalExecutor:
         if self._pool is None:                               # first use, or the last pool broke
             self._pool = ProcessPoolExecutor(max_workers=self.capacity,
                                              mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self._threads,))
+                                             initializer=init_worker, initargs=(self._threads,))
         return self._pool.submit(execute_run, config, study)
 
     def wait(self, handles: list[Future]) -> list[tuple[Future, RunRecord | WorkerLost]]:
