@@ -389,7 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--models", nargs="+", metavar="NAME", help="only these rungs of the ladder")
     forecast.add_argument("--train-steps", type=int, metavar="N", **cli_option(ForecastSpec, "train_steps"))
     forecast.add_argument("--hidden-size", type=int, metavar="N", **cli_option(ForecastSpec, "hidden_size"))
-    forecast.add_argument("--hidden-sizes", type=int, nargs="+", metavar="N", **cli_option(ForecastSpec, "hidden_sizes"))
+    forecast.add_argument("--hidden-sizes", type=int, nargs="+", metavar="N",
+                          **cli_option(ForecastSpec, "hidden_sizes"))
     forecast.add_argument("--learning-rates", type=float, nargs="+", metavar="RATE",
                           **cli_option(ForecastSpec, "learning_rates"))
     forecast.add_argument("--workers", type=int, metavar="N",

@@ -294,8 +294,7 @@ def test_a_gate_comparison_at_unmatched_parameter_counts_says_so():
     """Sizes are chosen on the tail per variant: when the chosen counts differ by more than 5%, the gate sentence
     says how many parameters each had; within 5% it says nothing of them."""
     rng = np.random.default_rng(2)
-    errors = {"gru": list(1 + np.abs(rng.standard_normal(30))), "gru_no_reset": list(1 + np.abs(rng.standard_normal(30))),
-              "mgu": list(1 + np.abs(rng.standard_normal(30)))}
+    errors = {name: list(1 + np.abs(rng.standard_normal(30))) for name in ("gru", "gru_no_reset", "mgu")}
     rows, models = rows_for(errors)
     counts = {"gru": 3393, "gru_no_reset": 941, "mgu": 3316}
     for m in models:
