@@ -151,19 +151,26 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from .store import Store
+    from .study.record import read_records
     from .study.spec import StudySpec
 
     with Store.open(study_store(args.dir), readonly=True) as store:
         statuses, attempts, spec = store.statuses(), store.attempts(), store.meta("spec")
+        records = read_records(store) if spec else []
     note = "" if spec else " (no spec stored — a study from before specs were stored: the runs it holds)"
     try:
-        planned = [r.key for r in StudySpec.from_dict(json.loads(spec)).runs()] if spec else list(statuses)
+        study = StudySpec.from_dict(json.loads(spec)) if spec else None
+        planned = [r.key for r in study.runs(records)] if study else list(statuses)
+        unknown_yet = study.run_count() - len(planned) if study else 0    # later seeds waiting on their tuning
     except InputError as error:                  # a task or variant of the spec is no longer registered
-        planned, note = list(statuses), f" (the stored runs; the spec cannot be expanded here: {error})"
+        planned, unknown_yet = list(statuses), 0
+        note = f" (the stored runs; the spec cannot be expanded here: {error})"
     counts = Counter(statuses.get(key, "remaining") for key in planned)
+    counts["remaining"] += max(0, unknown_yet)
+    total = len(planned) + max(0, unknown_yet)
     open_attempts = sum(a["ended"] is None for a in attempts)
     console = Console()
-    console.print(f"{args.dir}: {len(planned)} runs planned" + note, soft_wrap=True)
+    console.print(f"{args.dir}: {total} runs planned" + note, soft_wrap=True)
     table = Table()
     table.add_column("status")
     table.add_column("runs", justify="right")

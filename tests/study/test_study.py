@@ -248,3 +248,43 @@ def test_a_task_table_can_carry_its_own_step_budget():
     assert spec.restricted(tasks=["parity"]).budgets == ()
     with pytest.raises(ValueError, match=r"tasks.adding.budget: expected a positive int \(training steps\), got 0"):
         StudySpec.from_dict({**data, "tasks": [{"name": "adding", "budget": 0}]})
+
+
+def test_tuning_seeds_choose_each_variants_rate_and_init_and_the_other_seeds_run_only_there(tmp_path):
+    """rates × inits on seeds 0–1 of every (task, variant); seeds 2–3 run once each, at the configuration with the
+    best mean validation metric over seeds 0–1 — the same one the report then shows and compares. rnn has no gate
+    that chrono initialisation sets: it runs at the default init only."""
+    from gatelab.report.summary import summarise
+    from gatelab.study.spec import chosen_configuration, configuration_of
+
+    data = {"name": "tuned", "variants": ["gru", "rnn"], "seeds": 4, "tune_seeds": 2, "match_params": False,
+            "learning_rates": [1e-3, 3e-2], "model": {"hidden_size": 8},
+            "train": {"steps": 30, "batch_size": 8, "eval_every": 10, "eval_size": 32},
+            "tasks": [{"name": "parity", "length": 6, "test_length": 12, "inits": ["default", "chrono"]}]}
+    spec = StudySpec.from_dict(data)
+    assert StudySpec.from_dict(spec.to_dict()) == spec and spec.to_dict()["tasks"][0]["inits"] == ["default", "chrono"]
+    before = spec.runs()
+    assert {(r.model.variant, r.train.seed) for r in before} == {(v, s) for v in ("gru", "rnn") for s in (0, 1)}
+    assert sum(r.model.variant == "gru" for r in before) == 2 * 2 * 2 and {r.model.init for r in before
+                                                                          if r.model.variant == "rnn"} == {"default"}
+    assert spec.run_count() == (8 + 2) + (4 + 2)
+    events = []
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(spec, store, workers=1, on_event=lambda kind, info: events.append((kind, info)))
+        records = read_records(store)
+    assert events[0] == ("plan", {"total": 16, "todo": 16}) and len(records) == 16
+    for variant in ("gru", "rnn"):
+        mine = [r for r in records if r.variant == variant]
+        chosen = chosen_configuration(mine, 2)
+        tuning = {}
+        for r in mine:
+            if r.seed < 2:
+                tuning.setdefault(configuration_of(r), []).append(r.metrics.best_valid)
+        assert chosen == max(tuning, key=lambda c: sum(tuning[c]) / 2)          # parity: higher is better
+        assert {configuration_of(r) for r in mine if r.seed >= 2} == {chosen}
+        row = next(r for r in summarise(records, tune_seeds=2)["parity"].rows if r.variant == variant)
+        assert (row.learning_rate, row.init) == chosen and row.tried == len(tuning)
+    with Store(tmp_path / "runs.sqlite") as store:                              # resumed: nothing left to run
+        assert run_study(spec, store, workers=1) == {"skipped": 16}
+    with pytest.raises(ValueError, match=r"tasks.parity.inits: unknown name 'chrno'|did you mean 'chrono'"):
+        StudySpec.from_dict({**data, "tasks": [{"name": "parity", "inits": ["chrno"]}]})

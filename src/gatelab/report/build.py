@@ -42,11 +42,17 @@ def task_blocks(task_name: str, part: TaskSummary, figures: dict[str, str]) -> l
              f"{fmt(facts.trivial)}; solved {'≥' if facts.higher_is_better else '<'} {fmt(facts.solved_at)}."),
     ]
     blocks += [Text(f"Reference: {name} {fmt(value)}.") for name, value in part.references.items()]
-    blocks.append(Table(("variant", "learning rate", "test (mean ± 95% CI)", "solved", "steps to criterion",
+    blocks.append(Table(("variant", "learning rate", "init", "test (mean ± 95% CI)", "solved", "steps to criterion",
                          "parameters", "s / run", "status", "backend"),
-                        tuple((r.variant, f"{r.learning_rate:g}", interval_text(r.test), f"{100 * r.success:.0f}%",
-                               fmt(r.steps_to_criterion), str(r.parameters), f"{r.seconds:.1f}", r.statuses,
-                               r.backends) for r in part.rows)))
+                        tuple((r.variant, f"{r.learning_rate:g}", r.init, interval_text(r.test),
+                               f"{100 * r.success:.0f}%", fmt(r.steps_to_criterion), str(r.parameters),
+                               f"{r.seconds:.1f}", r.statuses, r.backends) for r in part.rows)))
+    tuned = [r for r in part.rows if r.tried > 1]
+    if tuned:
+        blocks.append(Text("Learning rate and init: each variant's best of " + ", ".join(
+            sorted({str(r.tried) for r in tuned})) + " configurations by its mean validation metric"
+            + (f" over seeds 0–{part.tune_seeds - 1}; its other seeds ran at that configuration only"
+               if part.tune_seeds else "") + ". The table and every comparison use that configuration's seeds."))
     meeting = [r.variant for r in part.rows if r.success >= REFERENCE_SOLVES]
     blocks.append(Text(f"Meet the criterion in ≥ {REFERENCE_SOLVES:.0%} of their seeds: "
                        + (", ".join(meeting) if meeting else "no variant") + f" (of {len(part.rows)})."))
@@ -87,8 +93,9 @@ def write_report(store_path: str | Path, folder: str | Path, command: str = "") 
     with Store.open(store_path, readonly=True) as store:
         records = read_records(store)
         command = command or store.meta("command") or ""
-        primary = primary_families(store.meta("spec"))
-    summary = summarise(records, primary)
+        spec_text = store.meta("spec")
+    primary = primary_families(spec_text)
+    summary = summarise(records, primary, json.loads(spec_text).get("tune_seeds") if spec_text else None)
     blocks = report_blocks(summary, folder, command)
     (folder / "report.md").write_text(markdown(blocks) + "\n")
     index = folder / "index.html"

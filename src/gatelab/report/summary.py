@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..registry import QUESTIONS, REFERENCE_VARIANT, get_variant, variants
 from ..study.record import RunRecord
-from ..study.spec import PrimaryFamily
+from ..study.spec import PrimaryFamily, chosen_configuration, configuration_of
 from ..tasks import TaskFacts
 from .claims import Comparison, Verdict, compare, correct, verdict
 from .stats import Interval, interval
@@ -24,6 +24,7 @@ REFERENCE = REFERENCE_VARIANT
 class Row:
     variant: str
     learning_rate: float
+    init: str
     test: Interval
     success: float
     steps_to_criterion: float
@@ -31,6 +32,7 @@ class Row:
     seconds: float
     statuses: str
     backends: str
+    tried: int = 1                                        # configurations (rate × init) it was tried at
 
 
 @dataclass
@@ -40,7 +42,8 @@ class TaskSummary:
     facts: TaskFacts
     rows: list[Row]
     references: dict[str, float]
-    runs: dict[str, list[RunRecord]]                      # per variant, at its chosen learning rate
+    runs: dict[str, list[RunRecord]]                      # per variant, at its chosen rate and init
+    tune_seeds: int | None = None
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
 
@@ -75,8 +78,11 @@ def task_facts(task_name: str, records: list[RunRecord]) -> TaskFacts:
     return found or TaskFacts(task_name, "regression", "—", False, math.nan, math.nan, "No run reached training.")
 
 
-def summarise(records: list[RunRecord], primary: tuple[PrimaryFamily, ...] = ()) -> dict[str, TaskSummary]:
-    """Per task (in the order first stored): rows, corrected comparisons against gru and their verdicts."""
+def summarise(records: list[RunRecord], primary: tuple[PrimaryFamily, ...] = (),
+              tune_seeds: int | None = None) -> dict[str, TaskSummary]:
+    """Per task (in the order first stored): rows, corrected comparisons against gru and their verdicts. A
+    variant tried at several configurations (learning rate × init) is represented by the runs of the one the
+    study chose (:func:`~gatelab.study.spec.chosen_configuration`, over the ``tune_seeds`` when set)."""
     by_task: dict[str, dict[str, list[RunRecord]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
         by_task[r.task][r.variant].append(r)
@@ -84,10 +90,11 @@ def summarise(records: list[RunRecord], primary: tuple[PrimaryFamily, ...] = ())
     comparisons: list[Comparison] = []
     for task_name, per_variant in by_task.items():
         facts = task_facts(task_name, [r for rs in per_variant.values() for r in rs])
-        chosen = {v: _best_rate(rs, facts.higher_is_better) for v, rs in per_variant.items()}
-        rows = [_row(v, rs) for v, rs in sorted(chosen.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0]))]
+        chosen = {v: _chosen_runs(rs, tune_seeds) for v, rs in per_variant.items()}
+        rows = [_row(v, rs, len({configuration_of(r) for r in per_variant[v]}))
+                for v, rs in sorted(chosen.items(), key=lambda kv: (kv[0] != REFERENCE, kv[0]))]
         references = next((r.metrics.references for rs in chosen.values() for r in rs if r.metrics.references), {})
-        out[task_name] = TaskSummary(facts, rows, references, chosen)
+        out[task_name] = TaskSummary(facts, rows, references, chosen, tune_seeds)
         if REFERENCE not in chosen:
             continue
         for _, _, members in comparison_groups(set(chosen)):
@@ -100,17 +107,17 @@ def summarise(records: list[RunRecord], primary: tuple[PrimaryFamily, ...] = ())
     return out
 
 
-def _row(variant: str, rs: list[RunRecord]) -> Row:
+def _row(variant: str, rs: list[RunRecord], tried: int = 1) -> Row:
     ok = [r for r in rs if r.status == "ok"]
     steps = sorted(r.metrics.steps_to_criterion for r in ok if r.metrics.steps_to_criterion)
-    return Row(variant, rs[0].learning_rate,
+    return Row(variant, rs[0].learning_rate, configuration_of(rs[0])[1],
                interval([number(r.metrics.test) for r in ok]),
                sum(r.metrics.solved for r in ok) / len(rs),
                steps[len(steps) // 2] if steps else math.nan,
                max((r.metrics.parameters for r in rs), default=0),
                sum(r.seconds for r in rs) / len(rs),
                ", ".join(sorted({r.status for r in rs})),
-               ", ".join(sorted({str(r.backend) for r in rs})))
+               ", ".join(sorted({str(r.backend) for r in rs})), tried)
 
 
 def number(value: object) -> float:
@@ -132,20 +139,9 @@ def interval_text(i: Interval) -> str:
     return f"{fmt(i.mean)} ± {fmt((i.high - i.low) / 2)}"
 
 
-def _best_rate(records: list[RunRecord], higher_is_better: bool) -> list[RunRecord]:
-    """The records of the learning rate with the best mean validation metric (all, when there is one rate)."""
-    by_rate: dict[float, list[RunRecord]] = defaultdict(list)
-    for r in records:
-        by_rate[r.learning_rate].append(r)
-    if len(by_rate) == 1:
+def _chosen_runs(records: list[RunRecord], tune_seeds: int | None) -> list[RunRecord]:
+    """The records of the chosen configuration (all, when there is one)."""
+    if len({configuration_of(r) for r in records}) == 1:
         return records
-
-    def score(rs: list[RunRecord]) -> float:
-        values = [number(r.metrics.best_valid) for r in rs if r.status == "ok"]
-        values = [v for v in values if math.isfinite(v)]
-        if not values:
-            return -math.inf
-        mean = sum(values) / len(values)
-        return mean if higher_is_better else -mean
-
-    return max(by_rate.values(), key=score)
+    chosen = chosen_configuration(records, tune_seeds)
+    return [r for r in records if configuration_of(r) == chosen]

@@ -19,7 +19,7 @@ from ..store import Store
 from .executor import Executor, WorkerLost
 from .local import LocalExecutor
 from .lock import StudyLock
-from .record import RunRecord
+from .record import RunRecord, read_records
 from .run import failed_record
 from .spec import StudySpec
 
@@ -77,10 +77,13 @@ def _run_locked(spec: StudySpec, store: Store, workers: int | None, on_event: Ev
                           "another --out")
     store.set_meta("spec", json.dumps(wanted))
     store.close_open_attempts("interrupted")                 # in flight when an earlier driver died
-    runs = spec.runs()
+    records = read_records(store, spec.name)       # what is done: it decides the later seeds' configurations
     finished = store.finished_keys()
+    runs = spec.runs(records)
+    queued = {r.key for r in runs}
     todo = deque(r for r in runs if r.key not in finished)
-    emit("plan", {"total": len(runs), "todo": len(todo)})
+    total = spec.run_count()
+    emit("plan", {"total": total, "todo": total - (len(runs) - len(todo))})
     counts: dict[str, int] = {"skipped": len(runs) - len(todo)}
     executor = executor or LocalExecutor(workers)
     in_flight: dict[object, tuple[RunConfig, int]] = {}
@@ -88,7 +91,16 @@ def _run_locked(spec: StudySpec, store: Store, workers: int | None, on_event: Ev
     def keep(record: RunRecord) -> None:
         store.write(record.to_dict())                        # committed before the next run is handed out
         counts[record.status] = counts.get(record.status, 0) + 1
+        records.append(record)
         emit("run", record)
+        # a (task, variant) whose tuning seeds have all finished now knows its later seeds' configuration
+        for run in spec.runs(records) if spec.tune_seeds is not None else ():
+            if run.key not in queued:
+                queued.add(run.key)
+                if run.key in finished:
+                    counts["skipped"] += 1
+                else:
+                    todo.append(run)
 
     try:
         while todo or in_flight:

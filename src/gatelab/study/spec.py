@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 from .._errors import InputError, bad_argument, unknown_name
-from ..config import ModelConfig, RunConfig, TaskConfig, config_data, strict_config
+from ..config import INITS, ModelConfig, RunConfig, TaskConfig, config_data, strict_config
 from ..layers import SequenceModel
 from ..registry import get_variant, variants
 from ..train import TrainConfig
 
 STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks", "primary",
-              "primary_seeds")
+              "primary_seeds", "tune_seeds")
+TASK_KEYS = ("name", "budget", "inits")               # a task table's own keys; the rest are the task's sizes
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,13 @@ class StudySpec:
             variant at its best rate by the validation metric (so no variant loses by an ill-suited rate).
         budgets: per task, its own step budget (a task table's ``budget = N``) in place of ``train.steps``: long-lag
             tasks need more steps than the others for the reference ``gru`` to meet their criterion.
+        inits: per task, the gate initialisations tried (a task table's ``inits = ["default", "chrono"]``) for the
+            variants that have a gate chrono initialisation sets (the others run at ``default`` only): so that a
+            variant that fails at both can be told from one that was badly initialised.
+        tune_seeds: when set, every configuration (learning rate × init) runs on seeds below it only; the other
+            seeds of a (task, variant) run at the configuration with the best mean validation metric over those
+            tuning seeds (:func:`chosen_configuration`), once they have all finished. None: every seed at every
+            configuration.
     """
 
     name: str
@@ -74,6 +84,8 @@ class StudySpec:
     primary: tuple[PrimaryFamily, ...] = ()
     primary_seeds: int | None = None
     budgets: tuple[tuple[str, int], ...] = ()
+    inits: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    tune_seeds: int | None = None
 
     def __post_init__(self) -> None:
         for v in self.variants:
@@ -96,6 +108,17 @@ class StudySpec:
         if self.primary_seeds is not None and (isinstance(self.primary_seeds, bool) or not isinstance(
                 self.primary_seeds, int) or self.primary_seeds < 1):
             raise bad_argument("primary_seeds", "a positive int", self.primary_seeds)
+        for task, chosen in self.inits:
+            if task not in names:
+                raise unknown_name("inits task", task, sorted(names))
+            if not chosen or len(set(chosen)) != len(chosen):
+                raise bad_argument(f"tasks.{task}.inits", "a list of distinct initialisations", list(chosen))
+            for init in chosen:
+                if init not in INITS:
+                    raise unknown_name(f"tasks.{task}.inits", init, INITS)
+        if self.tune_seeds is not None and (isinstance(self.tune_seeds, bool) or not isinstance(
+                self.tune_seeds, int) or self.tune_seeds < 1):
+            raise bad_argument("tune_seeds", "a positive int", self.tune_seeds)
 
     # ---- the study-file format: written and read here only ----------------------------------------------
     def to_dict(self) -> dict:
@@ -104,10 +127,12 @@ class StudySpec:
                 "match_params": self.match_params, "learning_rates": list(self.learning_rates),
                 "model": config_data(self.model, "model"), "train": config_data(self.train, "train"),
                 "tasks": [{"name": t.name, **dict(t.sizes),
-                           **({"budget": self.budget(t.name)} if t.name in dict(self.budgets) else {})}
+                           **({"budget": self.budget(t.name)} if t.name in dict(self.budgets) else {}),
+                           **({"inits": list(dict(self.inits)[t.name])} if t.name in dict(self.inits) else {})}
                           for t in self.tasks],
                 **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {}),
-                **({"primary_seeds": self.primary_seeds} if self.primary_seeds is not None else {})}
+                **({"primary_seeds": self.primary_seeds} if self.primary_seeds is not None else {}),
+                **({"tune_seeds": self.tune_seeds} if self.tune_seeds is not None else {})}
 
     @classmethod
     def from_dict(cls, data: dict, default_name: str = "study") -> StudySpec:
@@ -118,9 +143,13 @@ class StudySpec:
         task_list = data.get("tasks", [])
         if not task_list:
             raise bad_argument("tasks", "at least one [[tasks]] table", task_list)
-        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k not in ("name", "budget")))
+        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k not in TASK_KEYS))
                       for t in task_list)
         budgets = tuple((t["name"], t["budget"]) for t in task_list if "budget" in t)
+        for t in task_list:
+            if "inits" in t and not isinstance(t["inits"], list):
+                raise bad_argument(f"tasks.{t['name']}.inits", "a list such as [\"default\", \"chrono\"]", t["inits"])
+        inits = tuple((t["name"], tuple(t["inits"])) for t in task_list if "inits" in t)
         model = strict_config(ModelConfig, data.get("model", {}), "model")
         train = strict_config(TrainConfig, data.get("train", {}), "train")
         chosen = data.get("variants", "all")
@@ -128,25 +157,61 @@ class StudySpec:
         return cls(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
                    data.get("match_params", True), tuple(data.get("learning_rates", ())),
                    tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())), data.get("primary_seeds"),
-                   budgets)
+                   budgets, inits, data.get("tune_seeds"))
 
-    def runs(self) -> list[RunConfig]:
-        """Every run of the study, ``gru`` first within each (task, seed) so paired comparisons fill early."""
+    def runs(self, records: Iterable = ()) -> list[RunConfig]:
+        """Every run of the study known so far, ``gru`` first within each (task, seed) so paired comparisons fill
+        early. With ``tune_seeds``, the runs of the later seeds of a (task, variant) are known once its tuning
+        runs are among ``records`` (finished :class:`~gatelab.study.record.RunRecord`); until then they are
+        left out."""
         ordered = sorted(self.variants, key=lambda v: v != "gru")
+        by_pair: dict[tuple[str, str], list] = {}
+        for r in records:
+            by_pair.setdefault((r.task, r.variant), []).append(r)
         runs = []
         for task in self.tasks:
             for seed in range(max(self.seeds, self.primary_seeds or 0)):
                 for variant in ordered:
                     if seed >= self.seeds and not self.primary_run(task.name, variant):
                         continue
-                    hidden = self.model.hidden_size
-                    if self.match_params and variant != "gru":
-                        hidden = matched_hidden_size(variant, task, self.model)
-                    model = replace(self.model, variant=variant, hidden_size=hidden)
-                    for rate in self.learning_rates or (self.train.learning_rate,):
-                        train = replace(self.train, seed=seed, learning_rate=rate, steps=self.budget(task.name))
-                        runs.append(RunConfig(task, model, train))
+                    configurations = self.configurations(task.name, variant)
+                    if self.tune_seeds is not None and seed >= self.tune_seeds and len(configurations) > 1:
+                        tuned = by_pair.get((task.name, variant), [])
+                        if len({(r.seed, configuration_of(r)) for r in tuned if r.seed < self.tune_seeds}) < len(
+                                configurations) * min(self.tune_seeds, self.seeds):
+                            continue                                     # its tuning runs have not all finished
+                        configurations = [chosen_configuration(tuned, self.tune_seeds)]
+                    for rate, init in configurations:
+                        runs.append(self._run(task, variant, seed, rate, init))
         return runs
+
+    def run_count(self) -> int:
+        """How many runs the study has in all (with ``tune_seeds``, the later seeds once each at its chosen
+        configuration), before any has run."""
+        count = 0
+        for task in self.tasks:
+            for seed in range(max(self.seeds, self.primary_seeds or 0)):
+                for variant in self.variants:
+                    if seed >= self.seeds and not self.primary_run(task.name, variant):
+                        continue
+                    tuned = self.tune_seeds is None or seed < self.tune_seeds
+                    count += len(self.configurations(task.name, variant)) if tuned else 1
+        return count
+
+    def configurations(self, task: str, variant: str) -> list[tuple[float, str]]:
+        """The (learning rate, init) pairs ``variant`` is tried at on ``task``."""
+        inits = dict(self.inits).get(task, (self.model.init,))
+        if not chrono_applies(variant):
+            inits = ("default",)
+        return [(rate, init) for rate in self.learning_rates or (self.train.learning_rate,) for init in inits]
+
+    def _run(self, task: TaskConfig, variant: str, seed: int, rate: float, init: str) -> RunConfig:
+        hidden = self.model.hidden_size
+        if self.match_params and variant != "gru":
+            hidden = matched_hidden_size(variant, task, self.model)
+        model = replace(self.model, variant=variant, hidden_size=hidden, init=init)
+        train = replace(self.train, seed=seed, learning_rate=rate, steps=self.budget(task.name))
+        return RunConfig(task, model, train)
 
     def budget(self, task: str) -> int:
         """The training-step budget of ``task``'s runs."""
@@ -172,7 +237,43 @@ class StudySpec:
                                             tasks=tuple(t for t in f.tasks if t in names)) for f in self.primary)
                         if f.variants and f.tasks)
         return replace(self, variants=kept_variants, tasks=chosen, seeds=self.seeds if seeds is None else seeds,
-                       primary=primary, budgets=tuple((t, b) for t, b in self.budgets if t in names))
+                       primary=primary, budgets=tuple((t, b) for t, b in self.budgets if t in names),
+                       inits=tuple((t, i) for t, i in self.inits if t in names))
+
+
+def configuration_of(record) -> tuple[float, str]:
+    """A run record's (learning rate, init)."""
+    return record.learning_rate, str(record.config.get("model", {}).get("init", "default"))
+
+
+def chosen_configuration(records: list, tune_seeds: int | None = None) -> tuple[float, str]:
+    """The (learning rate, init) with the best mean validation metric over the finished runs of seeds below
+    ``tune_seeds`` (all seeds when None), by the task's direction; a configuration whose runs all diverged or
+    failed ranks last; ties go to the first configuration run. The driver and the report both choose here."""
+    by_configuration: dict[tuple[float, str], list[float]] = {}
+    higher_is_better = next((r.task_facts.higher_is_better for r in records if r.task_facts is not None), False)
+    for r in records:
+        values = by_configuration.setdefault(configuration_of(r), [])
+        if (tune_seeds is None or r.seed < tune_seeds) and r.status == "ok" and r.metrics.best_valid is not None \
+                and math.isfinite(r.metrics.best_valid):
+            values.append(float(r.metrics.best_valid))
+
+    def score(values: list[float]) -> float:
+        if not values:
+            return -math.inf
+        mean = sum(values) / len(values)
+        return mean if higher_is_better else -mean
+
+    return max(by_configuration, key=lambda c: score(by_configuration[c]))
+
+
+@cache
+def chrono_applies(variant: str) -> bool:
+    """Whether chrono initialisation changes ``variant`` (it sets the update gate's or the forget gate's bias)."""
+    import torch
+
+    net = SequenceModel(variant, 1, 2, 1)
+    return bool(net.rnn.chrono_init_(8, torch.Generator().manual_seed(0)))
 
 
 def parameter_count(variant: str, task: TaskConfig, model: ModelConfig, hidden: int) -> int:
