@@ -34,11 +34,16 @@ def seasonal(n: int = 96, seed: int = 0) -> np.ndarray:
 SMALL = dict(hidden_size=6, train_steps=40, seeds=2)
 
 
-def test_default_origins_are_a_season_of_them_one_step_apart_and_recurrent_models_refit_less():
+def test_default_origins_leave_twenty_calibrated_intervals_per_horizon_and_recurrent_models_refit_less():
     spec = ForecastSpec(horizon=12).resolved(series_set(seasonal(144), season=12))
-    assert (spec.origins, spec.stride) == (36, 1) and spec.refit_every == 18
+    # 19 earlier errors to calibrate a 95% interval, the 12 horizons' delay, 20 to score: 51 origins, 1 apart
+    assert (spec.origins, spec.stride) == (19 + 12 + 20, 1) and spec.refit_every == 26
+    long_season = ForecastSpec(horizon=4).resolved(series_set(seasonal(400), season=24))
+    assert long_season.origins == 3 * 24                                  # three seasons when that is more
+    strided = ForecastSpec(horizon=12, step=3).resolved(series_set(seasonal(400), season=1))
+    assert strided.origins == 19 + 4 + 20
     short = ForecastSpec(horizon=6).resolved(series_set(seasonal(40), season=4))
-    assert short.origins == 24 and short.stride == 1
+    assert short.origins == 40 - 8 - 6 + 1 and short.stride == 1          # as many as the series allows
     tiny_data = series_set(seasonal(30), season=12)
     tiny = ForecastSpec(horizon=4).resolved(tiny_data)
     # as many as fit: 30 points − (one season + 1 = 13 before the first cutoff) − horizon 4, + 1
