@@ -23,7 +23,8 @@ FLAGS = {
     "target": "--target", "task": "--task", "tasks": "--tasks", "time": "--time", "train_steps": "--train-steps",
     "variant": "--variants", "variants": "--variants", "workers": "--workers", "file": "FILE", "dir": "DIR",
     "key": "KEY", "source": "DIR|CHECKPOINT", "checkpoint": "CHECKPOINT", "data": "--data", "step": "--step",
-    "refit_every": "--refit-every", "time_limit": "--time-limit",
+    "refit_every": "--refit-every", "time_limit": "--time-limit", "hidden_sizes": "--hidden-sizes",
+    "learning_rates": "--learning-rates",
 }
 
 

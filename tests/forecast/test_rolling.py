@@ -168,6 +168,12 @@ KILLED = textwrap.dedent("""
 """)
 
 
+KILLED_SPEC = ForecastSpec(horizon=4, origins=6, step=1, models=("naive", "ses", "gru", "mgu"), hidden_size=6,
+                           train_steps=30, seeds=2)                   # what the script above runs, on these values
+KILLED_VALUES = (10 + 0.05 * np.arange(90) + 2 * np.sin(2 * np.pi * np.arange(90) / 12)
+                 + 0.3 * np.random.default_rng(0).standard_normal(90))
+
+
 def test_a_killed_forecast_resumes_without_fitting_finished_models_again(tmp_path):
     out = tmp_path / "forecast"
     worker = subprocess.Popen([sys.executable, "-c", KILLED, str(out), "1"], start_new_session=True)
@@ -184,12 +190,8 @@ def test_a_killed_forecast_resumes_without_fitting_finished_models_again(tmp_pat
         worker.wait(timeout=60)
     before = json.loads((out / "models.json").read_text())
     assert [m["name"] for m in before["models"]] == ["naive", "ses"]
-    spec = ForecastSpec(horizon=4, origins=6, step=1, models=("naive", "ses", "gru", "mgu"), hidden_size=6,
-                        train_steps=30, seeds=2)
-    t = np.arange(90)
-    values = 10 + 0.05 * t + 2 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).standard_normal(90)
     events = []
-    meta = run_forecast(series_set(values, 12), spec, out, lambda kind, info: events.append((kind, info)),
+    meta = run_forecast(series_set(KILLED_VALUES, 12), KILLED_SPEC, out, lambda kind, info: events.append((kind, info)),
                         workers=1)
     assert events[0] == ("plan", {"total": 4, "todo": 2, "spec": meta["spec"]})
     assert [m["name"] for m in meta["models"]] == ["naive", "ses", "gru", "mgu"]
@@ -217,12 +219,8 @@ def test_a_killed_pool_of_workers_resumes_keeping_what_finished(tmp_path):
         worker.wait(timeout=60)
     before = json.loads((out / "models.json").read_text())["models"]
     assert 1 <= len(before) < 4, "killed mid-ladder"
-    spec = ForecastSpec(horizon=4, origins=6, step=1, models=("naive", "ses", "gru", "mgu"), hidden_size=6,
-                        train_steps=30, seeds=2)
-    t = np.arange(90)
-    values = 10 + 0.05 * t + 2 * np.sin(2 * np.pi * t / 12) + 0.3 * np.random.default_rng(0).standard_normal(90)
     events = []
-    meta = run_forecast(series_set(values, 12), spec, out, lambda kind, info: events.append((kind, info)),
+    meta = run_forecast(series_set(KILLED_VALUES, 12), KILLED_SPEC, out, lambda kind, info: events.append((kind, info)),
                         workers=2)
     assert events[0][1]["todo"] == 4 - len(before)
     assert [m["name"] for m in meta["models"]] == ["naive", "ses", "gru", "mgu"]

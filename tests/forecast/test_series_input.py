@@ -141,7 +141,11 @@ def test_the_cli_exits_2_without_a_traceback(tmp_path, capsys):
              (["forecast", str(path), "--target", "y", "--time", "ds", "--horizon", "0"], "--horizon"),
              (["forecast", str(path), "--target", "y", "--time", "ds", "--season-length", "0"], "--season-length"),
              (["forecast", str(path), "--target", "y", "--time", "ds", "--models", "grux"], "did you mean 'gru'"),
-             (["forecast", str(tmp_path / "nope.csv"), "--target", "y"], "no such file")]
+             (["forecast", str(tmp_path / "nope.csv"), "--target", "y"], "no such file"),
+             (["forecast", "--dataset", "nile", "--workers", "0"], "--workers: expected a positive int, got 0"),
+             (["forecast", "--dataset", "nile", "--learning-rates", "0.01", "-1"],
+              "--learning-rates: expected positive numbers, got -1"),
+             (["forecast", "--dataset", "nile", "--hidden-sizes", "0"], "--hidden-sizes: expected positive numbers")]
     for argv, fragment in cases:
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
