@@ -1,0 +1,64 @@
+"""Do two studies agree? The direction of every comparison they both hold, side by side.
+
+    python benchmarks/compare_presets.py QUICK_FOLDER STANDARD_FOLDER [--primary-only]
+
+For each (task, variant) compared against gru in both folders: the verdict's kind, grade and direction (+1 the
+variant did worse than gru, −1 better, 0 no difference or the reference did not solve the task) in each, and
+whether the directions agree. Tasks are matched by name: `quick`'s adding (T = 20) stands for `standard`'s adding
+(T = 100) — which is what "quick agrees with standard" asks. Then, per task, gru's share of seeds meeting the
+criterion in each folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from gatelab.commands import study_store
+from gatelab.report.build import primary_families
+from gatelab.report.summary import REFERENCE, summarise
+from gatelab.store import Store
+from gatelab.study.record import read_records
+
+
+def load(folder: str) -> dict:
+    with Store.open(study_store(folder), readonly=True) as store:
+        records, spec_text = read_records(store), store.meta("spec")
+    tune_seeds = json.loads(spec_text).get("tune_seeds") if spec_text else None
+    return summarise(records, primary_families(spec_text), tune_seeds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("first")
+    parser.add_argument("second")
+    parser.add_argument("--primary-only", action="store_true", help="only the comparisons primary in the second")
+    args = parser.parse_args()
+    a, b = load(args.first), load(args.second)
+    print(f"| task | variant | {Path(args.first).name} | {Path(args.second).name} | agree |")
+    print("|---|---|---|---|---|")
+    agree = total = 0
+    for task in [t for t in b if t in a]:
+        for variant, verdict_b in b[task].verdicts.items():
+            verdict_a = a[task].verdicts.get(variant)
+            if verdict_a is None or (args.primary_only and b[task].comparisons[variant].primary_family is None):
+                continue
+            same = verdict_a.direction == verdict_b.direction
+            agree, total = agree + same, total + 1
+            print(f"| {task} | {variant} | {verdict_a.kind} ({verdict_a.grade}, {verdict_a.direction:+d}) | "
+                  f"{verdict_b.kind} ({verdict_b.grade}, {verdict_b.direction:+d}) | {'yes' if same else 'NO'} |")
+    print(f"\n{agree} of {total} directions agree.\n")
+    print(f"| task | gru meets the criterion: {Path(args.first).name} | {Path(args.second).name} |")
+    print("|---|---|---|")
+    for task in dict.fromkeys([*a, *b]):
+        cells = []
+        for summary in (a, b):
+            row = next((r for r in summary[task].rows if r.variant == REFERENCE), None) if task in summary else None
+            runs = len(summary[task].runs.get(REFERENCE, [])) if row else 0
+            cells.append(f"{row.success:.0%} of {runs}" if row else "—")
+        print(f"| {task} | {cells[0]} | {cells[1]} |")
+
+
+if __name__ == "__main__":
+    main()
