@@ -253,7 +253,8 @@ def test_a_task_table_can_carry_its_own_step_budget():
 def test_tuning_seeds_choose_each_variants_rate_and_init_and_the_other_seeds_run_only_there(tmp_path):
     """rates × inits on seeds 0–1 of every (task, variant); seeds 2–3 run once each, at the configuration with the
     best mean validation metric over seeds 0–1 — the same one the report then shows and compares. rnn has no gate
-    that chrono initialisation sets: it runs at the default init only."""
+    that chrono initialisation sets: it runs at the default init only. Ties (every configuration at accuracy 1)
+    go to the fewest steps to the criterion, then the smaller rate, default init first."""
     from gatelab.report.summary import summarise
     from gatelab.study.spec import chosen_configuration, configuration_of
 
@@ -280,7 +281,7 @@ def test_tuning_seeds_choose_each_variants_rate_and_init_and_the_other_seeds_run
         for r in mine:
             if r.seed < 2:
                 tuning.setdefault(configuration_of(r), []).append(r.metrics.best_valid)
-        assert chosen == max(tuning, key=lambda c: sum(tuning[c]) / 2)          # parity: higher is better
+        assert sum(tuning[chosen]) == max(sum(v) for v in tuning.values())    # parity: higher is better
         assert {configuration_of(r) for r in mine if r.seed >= 2} == {chosen}
         row = next(r for r in summarise(records, tune_seeds=2)["parity"].rows if r.variant == variant)
         assert (row.learning_rate, row.init) == chosen and row.tried == len(tuning)
@@ -288,3 +289,26 @@ def test_tuning_seeds_choose_each_variants_rate_and_init_and_the_other_seeds_run
         assert run_study(spec, store, workers=1) == {"skipped": 16}
     with pytest.raises(ValueError, match=r"tasks.parity.inits: unknown name 'chrno'|did you mean 'chrono'"):
         StudySpec.from_dict({**data, "tasks": [{"name": "parity", "inits": ["chrno"]}]})
+
+
+def test_tied_configurations_go_to_the_fewest_steps_then_the_smaller_rate_default_init_first():
+    from gatelab.study.record import RunMetrics, RunRecord
+    from gatelab.study.spec import chosen_configuration
+    from gatelab.tasks import TaskFacts
+
+    facts = TaskFacts("parity", "classification", "accuracy", True, 0.5, 0.99, "")
+
+    def record(rate, init, valid, steps, seed=0, status="ok"):
+        return RunRecord(key=f"{rate}{init}{seed}", study="t", task="parity", variant="gru", seed=seed,
+                         config={"model": {"init": init}, "train": {"learning_rate": rate, "steps": 500}},
+                         status=status, metrics=RunMetrics(best_valid=valid, steps_to_criterion=steps),
+                         task_facts=facts)
+
+    assert chosen_configuration([record(0.01, "default", 1.0, 300), record(0.002, "chrono", 1.0, 200)]) == (
+        0.002, "chrono")                                                        # fewer steps
+    assert chosen_configuration([record(0.01, "default", 1.0, 200), record(0.002, "chrono", 1.0, 200),
+                                 record(0.002, "default", 1.0, 200)]) == (0.002, "default")
+    assert chosen_configuration([record(0.01, "default", 0.9, None), record(0.002, "default", None, None,
+                                                                            status="diverged")]) == (0.01, "default")
+    assert chosen_configuration([record(0.01, "default", 0.6, None), record(0.002, "default", 1.0, 100, seed=1)],
+                                tune_seeds=1) == (0.01, "default"), "seed 1 is no tuning seed"

@@ -248,23 +248,29 @@ def configuration_of(record) -> tuple[float, str]:
 
 def chosen_configuration(records: list, tune_seeds: int | None = None) -> tuple[float, str]:
     """The (learning rate, init) with the best mean validation metric over the finished runs of seeds below
-    ``tune_seeds`` (all seeds when None), by the task's direction; a configuration whose runs all diverged or
-    failed ranks last; ties go to the first configuration run. The driver and the report both choose here."""
-    by_configuration: dict[tuple[float, str], list[float]] = {}
+    ``tune_seeds`` (all seeds when None), by the task's direction; among equals (e.g. every configuration at
+    accuracy 1.0), the one that met the criterion in the fewest steps (a run that never did counts its whole
+    budget), then the smaller rate, default init first. A configuration whose runs all diverged or failed ranks
+    last. The driver and the report both choose here, so they choose alike."""
+    metric: dict[tuple[float, str], list[float]] = {}
+    steps: dict[tuple[float, str], list[int]] = {}
     higher_is_better = next((r.task_facts.higher_is_better for r in records if r.task_facts is not None), False)
     for r in records:
-        values = by_configuration.setdefault(configuration_of(r), [])
+        key = configuration_of(r)
+        metric.setdefault(key, [])
+        steps.setdefault(key, [])
         if (tune_seeds is None or r.seed < tune_seeds) and r.status == "ok" and r.metrics.best_valid is not None \
                 and math.isfinite(r.metrics.best_valid):
-            values.append(float(r.metrics.best_valid))
+            metric[key].append(float(r.metrics.best_valid) * (1 if higher_is_better else -1))
+            steps[key].append(r.metrics.steps_to_criterion or r.config["train"]["steps"])
 
-    def score(values: list[float]) -> float:
-        if not values:
-            return -math.inf
-        mean = sum(values) / len(values)
-        return mean if higher_is_better else -mean
+    def rank(key: tuple[float, str]) -> tuple:
+        if not metric[key]:
+            return (0, 0.0, 0.0, 0.0, False)
+        return (1, sum(metric[key]) / len(metric[key]), -sum(steps[key]) / len(steps[key]), -key[0],
+                key[1] == "default")
 
-    return max(by_configuration, key=lambda c: score(by_configuration[c]))
+    return max(metric, key=rank)
 
 
 @cache
