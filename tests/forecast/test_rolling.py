@@ -34,14 +34,21 @@ def seasonal(n: int = 96, seed: int = 0) -> np.ndarray:
 SMALL = dict(hidden_size=6, train_steps=40, seeds=2)
 
 
-def test_default_origins_leave_twenty_calibrated_intervals_per_horizon_and_recurrent_models_refit_less():
+def scored_95_intervals(origins: int, horizon: int, step: int = 1, series: int = 1) -> int:
+    """How many forecasts get a 95% interval: horizon h's first comes at origin 19 + ⌈h / step⌉."""
+    return series * sum(max(0, origins - (19 + -(-h // step))) for h in range(1, horizon + 1))
+
+
+def test_default_origins_leave_a_hundred_calibrated_intervals_and_recurrent_models_refit_less():
     spec = ForecastSpec(horizon=12).resolved(series_set(seasonal(144), season=12))
-    # 19 earlier errors to calibrate a 95% interval, the 12 horizons' delay, 20 to score: 51 origins, 1 apart
-    assert (spec.origins, spec.stride) == (19 + 12 + 20, 1) and spec.refit_every == 26
+    assert (spec.origins, spec.stride) == (36, 1) and spec.refit_every == 18          # three seasons suffice
+    assert scored_95_intervals(36, 12) >= 100
+    nile_like = ForecastSpec(horizon=8).resolved(series_set(seasonal(100)))
+    assert scored_95_intervals(nile_like.origins, 8) >= 100 > scored_95_intervals(nile_like.origins - 1, 8)
+    strided = ForecastSpec(horizon=12, step=3).resolved(series_set(seasonal(400), season=1))
+    assert scored_95_intervals(strided.origins, 12, 3) >= 100 > scored_95_intervals(strided.origins - 1, 12, 3)
     long_season = ForecastSpec(horizon=4).resolved(series_set(seasonal(400), season=24))
     assert long_season.origins == 3 * 24                                  # three seasons when that is more
-    strided = ForecastSpec(horizon=12, step=3).resolved(series_set(seasonal(400), season=1))
-    assert strided.origins == 19 + 4 + 20
     short = ForecastSpec(horizon=6).resolved(series_set(seasonal(40), season=4))
     assert short.origins == 40 - 8 - 6 + 1 and short.stride == 1          # as many as the series allows
     tiny_data = series_set(seasonal(30), season=12)

@@ -35,7 +35,8 @@ FIELDS = ["unique_id", "origin", "cutoff", "ds", "horizon", "model", "y", "y_hat
           "scale"]
 DEFAULT_TIME_LIMIT = 300.0
 CALIBRATION_ERRORS = 19                 # the fewest earlier errors that give a 95% conformal interval: ⌈0.95 (n+1)⌉ ≤ n
-SCORED_INTERVALS = 20                   # default origins leave this many 95% intervals per horizon to score coverage
+SCORED_INTERVALS = 100                  # default origins leave this many 95% intervals (all series and horizons) to
+#                                         score coverage: its binomial sd at 0.95 is then ≤ 0.022
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ForecastSpec:
 
     horizon: int = field(metadata={"help": "steps to forecast"})
     origins: int | None = field(default=None, metadata={
-        "help": "rolling forecast origins (default: enough for 20 calibrated 95%% intervals per horizon, at least "
+        "help": "rolling forecast origins (default: enough for 100 calibrated 95%% intervals to score, at least "
                 "three seasons and 24, as the series allow)"})
     step: int | None = field(default=None, metadata={"help": "observations between origins (default: 1)"})
     models: tuple[str, ...] | None = field(default=None, metadata={"help": "only these rungs of the ladder"})
@@ -91,10 +92,11 @@ class ForecastSpec:
         return self.step or 1
 
     def resolved(self, data: SeriesSet) -> ForecastSpec:
-        """Concrete origins, step and refit interval for ``data``. Default origins: enough that every horizon
-        gets ``SCORED_INTERVALS`` 95% intervals, each calibrated on the 19 earlier errors a 95% split-conformal
-        interval needs (19 + ⌈horizon / step⌉ + 20), and at least three seasons and 24, step 1 — as far as the
-        shortest series allows (``MIN_TRAIN`` observations and one season before the first cutoff). Default
+        """Concrete origins, step and refit interval for ``data``. Default origins: enough that the series and
+        horizons together get ``SCORED_INTERVALS`` 95% intervals to score, each calibrated on the 19 earlier
+        errors at its horizon that a 95% split-conformal interval needs (horizon h's first interval comes at origin
+        19 + ⌈h / step⌉), and at least three seasons and 24, step 1 — as far as the shortest series allows
+        (``MIN_TRAIN`` observations and one season before the first cutoff). Default
         refit: every ``ceil(origins / 2)`` origins, at least one season — two fits per recurrent member (measured:
         AirPassengers' 36 origins took 5.2 min with four, against the 3-minute target)."""
         step = self.step or 1
@@ -102,7 +104,8 @@ class ForecastSpec:
         if origins is None:
             shortest = min(len(s) for s in data.series)
             room = (shortest - max(MIN_TRAIN, data.season_length + 1) - self.horizon) // step + 1
-            calibrated = CALIBRATION_ERRORS + math.ceil(self.horizon / step) + SCORED_INTERVALS
+            unscored = sum(CALIBRATION_ERRORS + math.ceil(h / step) for h in range(1, self.horizon + 1))
+            calibrated = math.ceil((SCORED_INTERVALS / len(data.series) + unscored) / self.horizon)
             origins = max(1, min(max(3 * data.season_length, 24, calibrated), room))
         refit = self.refit_every or max(math.ceil(origins / 2), min(data.season_length, origins))
         sizes = self.hidden_sizes or tuple(dict.fromkeys((max(1, self.hidden_size // 2), self.hidden_size)))
