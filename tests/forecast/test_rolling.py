@@ -313,3 +313,45 @@ def test_a_gate_comparison_at_unmatched_parameter_counts_says_so():
     assert any(s.startswith("Gates: gru_no_reset") and s.endswith(
         "(941 parameters against gru's 3393: not matched within 5%).") for s in sentences)
     assert any(s.startswith("Gates: mgu") and "parameters" not in s for s in sentences)
+
+
+def test_ctrl_c_stops_the_worker_processes_at_once(tmp_path):
+    """SIGINT to a forecast fitting in two worker processes: the command exits 130 within seconds (the workers are
+    terminated, not waited for until their model is done) and no process of its group is left."""
+    script = textwrap.dedent("""
+        import sys, numpy as np
+        from gatelab.cli import main
+        t = np.arange(200)
+        np.savetxt(sys.argv[1] + "/y.csv", np.sin(t / 5.0) + 0.01 * t, header="y", comments="")
+        sys.exit(main(["forecast", sys.argv[1] + "/y.csv", "--target", "y", "--horizon", "4", "--origins", "4",
+                       "--models", "gru", "lstm", "--train-steps", "100000", "--out", sys.argv[1] + "/out"]))
+    """)
+    worker = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], start_new_session=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (tmp_path / "out" / "models.json").exists():
+            time.sleep(0.05)
+        time.sleep(8)                                             # the workers are fitting now
+        worker.send_signal(signal.SIGINT)
+        _, err = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    assert worker.returncode == 130, err.decode()[-2000:]
+    time.sleep(1)
+    assert not live_processes_of_group(worker.pid), "a worker outlived the command"
+
+
+def live_processes_of_group(group: int) -> list[int]:
+    """The pids of the processes of a process group that are still running (not zombies), from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[2]) == group and stat[0] != "Z":                 # fields after the name: state, ppid, pgrp
+                found.append(int(entry))
+    return found

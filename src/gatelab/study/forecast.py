@@ -340,8 +340,9 @@ def _in_pool(todo: list[str], data: SeriesSet, spec: ForecastSpec, workers: int,
 
     order = sorted(todo, key=lambda n: (n in CLASSICAL, n not in ("arima", "ets")))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
-                             initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                               initargs=(threads,))
+    try:
         pending = {}
         for name in order:
             pending[pool.submit(forecast_model, name, data, spec)] = name
@@ -352,3 +353,12 @@ def _in_pool(todo: list[str], data: SeriesSet, spec: ForecastSpec, workers: int,
             for future in finished:
                 pending.pop(future)
                 record(future.result())
+    except BaseException:                      # Ctrl+C or a failure: stop the workers now, not after their model
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=10)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
