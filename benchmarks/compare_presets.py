@@ -19,7 +19,7 @@ from pathlib import Path
 
 from gatelab.commands import study_store
 from gatelab.report.build import primary_families
-from gatelab.report.claims import Comparison, _later
+from gatelab.report.claims import Comparison, later
 from gatelab.report.summary import REFERENCE, summarise
 from gatelab.store import Store
 from gatelab.study.record import read_records
@@ -36,8 +36,8 @@ def point_direction(c: Comparison) -> int:
     """+1 worse than gru, −1 better, 0 the same, on the first endpoint that differs."""
     if c.success.rate != c.success.rate_ref:
         return 1 if c.success.rate < c.success.rate_ref else -1
-    if later := _later(c.steps.median, c.steps.median_ref):
-        return later
+    if slower := later(c.steps.median, c.steps.median_ref):
+        return slower
     if c.metric.mean == 0 or c.metric.mean != c.metric.mean:
         return 0
     return 1 if (c.metric.mean > 0) != c.facts.higher_is_better else -1

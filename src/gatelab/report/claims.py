@@ -216,7 +216,7 @@ def verdict(c: Comparison) -> Verdict:
     if grade != "none":
         return say("fails" if s.rate < s.rate_ref else "succeeds_more", grade, 1 if s.rate < s.rate_ref else -1,
                    evidence)
-    slower = _later(c.steps.median, c.steps.median_ref)
+    slower = later(c.steps.median, c.steps.median_ref)
     grade_steps, evidence_steps = _evidence(c, "steps", "log-rank")
     if grade_steps != "none" and slower != 0:
         kind = "not_reached" if c.steps.median is None else ("slower" if slower > 0 else "faster")
@@ -231,7 +231,7 @@ def verdict(c: Comparison) -> Verdict:
     return say("no_difference", "none", 0)
 
 
-def _later(median: float | None, median_ref: float | None) -> int:
+def later(median: float | None, median_ref: float | None) -> int:
     """+1 when the variant's median steps to criterion is later than the reference's, −1 earlier, 0 neither."""
     a = math.inf if median is None else median
     b = math.inf if median_ref is None else median_ref

@@ -142,15 +142,17 @@ def mase_scale(history: np.ndarray, season_length: int) -> float:
     return float(diffs.mean()) if len(diffs) and diffs.mean() > 0 else 1.0
 
 
-def _build(name: str, data: SeriesSet, spec: ForecastSpec, chosen: tuple[int, float] | None = None):
-    """The rung ``name``; a recurrent one tries every (size, rate) of the spec's grid — each size matched to the
-    gru's parameters — or only ``chosen`` (what its first fit chose)."""
+def tuning_grid(name: str, spec: ForecastSpec) -> list[tuple[int, int, float]]:
+    """(gru's size, the recurrent rung ``name``'s size matched to its parameters, learning rate) per candidate."""
+    return [(size, matched_hidden_size(name, size), rate) for size in spec.hidden_sizes for rate in spec.learning_rates]
+
+
+def _build(name: str, data: SeriesSet, spec: ForecastSpec, candidates: tuple[tuple[int, float], ...] = ()):
+    """The rung ``name``; a recurrent one tries each (size, rate) of ``candidates`` on its held-out tail."""
     if name in CLASSICAL:
         return ClassicalForecaster(name, data.season_length)
-    grid = (chosen,) if chosen else tuple((matched_hidden_size(name, size), rate)
-                                          for size in spec.hidden_sizes for rate in spec.learning_rates)
-    return RecurrentForecaster(name, data.season_length, hidden_size=grid[0][0], steps=spec.train_steps,
-                               seeds=tuple(range(spec.seed, spec.seed + spec.seeds)), candidates=grid)
+    return RecurrentForecaster(name, data.season_length, hidden_size=candidates[0][0], steps=spec.train_steps,
+                               seeds=tuple(range(spec.seed, spec.seed + spec.seeds)), candidates=candidates)
 
 
 def cutoffs(data: SeriesSet, spec: ForecastSpec) -> list[list[int]]:
@@ -168,24 +170,24 @@ def forecast_model(name: str, data: SeriesSet, spec: ForecastSpec,
     all_cuts = cutoffs(data, spec)
     groups = [[k] for k in range(spec.origins)] if outcome.kind == "classical" else \
         [list(range(g, min(g + spec.refit_every, spec.origins))) for g in range(0, spec.origins, spec.refit_every)]
-    chosen = None                          # a recurrent rung tunes at its first fit; later fits reuse the choice
+    grid = tuning_grid(name, spec) if outcome.kind == "recurrent" else []
+    candidates = tuple((size, rate) for _, size, rate in grid)   # the first fit tunes; later fits reuse its choice
     try:
         for group in groups:
             fit_origin = group[0]
             if on_origin is not None:
                 on_origin(fit_origin)
             histories = [[s.values[:c] for s, c in zip(data.series, all_cuts[k], strict=True)] for k in group]
-            model = _build(name, data, spec, chosen).fit(histories[0])
+            model = _build(name, data, spec, candidates).fit(histories[0])
             outcome.fits += getattr(model, "fits", 1)
             outcome.parameters = getattr(model, "parameters", 0)
-            if outcome.kind == "recurrent" and chosen is None:
-                chosen = model.chosen
-                outcome.chosen = {"hidden_size": chosen[0], "learning_rate": chosen[1],
-                                  "gru_hidden_size": spec.hidden_sizes[[matched_hidden_size(name, g)
-                                                                        for g in spec.hidden_sizes].index(chosen[0])]}
-                outcome.trials = [[spec.hidden_sizes[i // len(spec.learning_rates)], size, rate,
-                                   metric if math.isfinite(metric) else None]
-                                  for i, (size, rate, metric) in enumerate(model.trials)]
+            if outcome.kind == "recurrent" and not outcome.chosen:
+                candidates = (model.chosen,)
+                gru_size = next(g for g, own, r in grid if (own, r) == model.chosen)
+                outcome.chosen = {"hidden_size": model.chosen[0], "learning_rate": model.chosen[1],
+                                  "gru_hidden_size": gru_size}
+                outcome.trials = [[g, own, r, metric if math.isfinite(metric) else None]
+                                  for (g, _, _), (own, r, metric) in zip(grid, model.trials, strict=True)]
             if outcome.kind == "classical":
                 means = np.asarray(model.predict(spec.horizon))[None]        # fitted on a list: (1, S, h)
                 members = None
