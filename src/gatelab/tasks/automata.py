@@ -107,8 +107,8 @@ class ResetTokenTask(_RunningTask):
 
 
 _S3 = tuple(itertools.permutations(range(3)))                    # the 6 elements of S3, as tuples p: i ↦ p[i]
-# composition table: _S3_PRODUCT[a][b] = index of (a ∘ b), i.e. i ↦ a[b[i]]
-_S3_PRODUCT = tuple(tuple(_S3.index(tuple(a[b[i]] for i in range(3))) for b in _S3) for a in _S3)
+# composition table: S3_PRODUCT[a][b] = index of (a ∘ b), i.e. i ↦ a[b[i]]
+S3_PRODUCT = tuple(tuple(_S3.index(tuple(a[b[i]] for i in range(3))) for b in _S3) for a in _S3)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ class S3Task(_RunningTask):
         g = checked_stream(generator, split)
         steps = self.length_of(split)
         symbols = torch.randint(0, 6, (size, steps), generator=g)
-        table = torch.tensor(_S3_PRODUCT)
+        table = torch.tensor(S3_PRODUCT)
         state = symbols[:, 0].clone()
         target = torch.empty(size, steps, dtype=torch.long)
         target[:, 0] = state

@@ -12,6 +12,8 @@ from torch import Tensor
 from .._errors import bad_argument, check_positive_int
 from .base import SequenceTask, checked_stream
 
+AR_ORDER = 10      # taps of the linear reference printed beside Mackey–Glass
+
 
 @dataclass(frozen=True)
 class Narma10Task(SequenceTask):
@@ -133,6 +135,25 @@ class MackeyGlassTask(SequenceTask):
     def trivial(self) -> float:
         test, h = self.series("test"), self.horizon
         return math.sqrt(float((test[h:] - test[:-h]).pow(2).mean())) / float(test[h:].std())
+
+    def reference_metrics(self) -> dict[str, float]:
+        return {f"linear autoregression on the last {AR_ORDER} inputs": self.autoregression_nrmse(AR_ORDER)}
+
+    def autoregression_nrmse(self, order: int) -> float:
+        """Test NRMSE of x̂_{t+h} = c + Σ_{i<order} a_i x_{t−i}, fitted by least squares on the training split —
+        the linear reference (a delay line of ``order`` taps, which a linear recurrence holds exactly)."""
+        h = self.horizon
+
+        def lagged(series: Tensor) -> tuple[Tensor, Tensor]:
+            s = series.double()
+            rows = len(s) - order - h + 1
+            X = torch.stack([s[i:i + rows] for i in range(order)] + [torch.ones(rows, dtype=s.dtype)], dim=1)
+            return X, s[order - 1 + h:]
+
+        X, y = lagged(self.series("train"))
+        coef = torch.linalg.lstsq(X, y[:, None]).solution[:, 0]
+        X, y = lagged(self.series("test"))
+        return math.sqrt(float((X @ coef - y).pow(2).mean())) / float(y.std())
 
     def batch(self, size: int, generator: torch.Generator, split: str = "train") -> tuple[Tensor, Tensor]:
         """x (B, T, 1), y (B, T, 1): windows of the split."""
