@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
-from ._errors import InputError, check_positive_int, unknown_name
+from ._errors import InputError, bad_argument, check_positive_int, unknown_name
 from .cells.options import CellOptions
 from .tasks import SequenceTask, get_task
 from .tasks.registry import current_sizes, task_class
 from .train import TrainConfig
+
+LABEL = re.compile(r"[A-Za-z0-9_.=-]+")
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,26 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """A task of the battery and its sizes (``sizes`` as sorted (name, value) pairs, so the config hashes)."""
+    """A task of the battery and its sizes (``sizes`` as sorted (name, value) pairs, so the config hashes), and
+    its ``label`` when one study holds the task more than once (a length sweep: ``adding_T200``) — the name its
+    runs are grouped and reported under (:attr:`key`)."""
 
     name: str
     sizes: tuple[tuple[str, object], ...] = ()
+    label: str | None = None
 
     def __post_init__(self) -> None:
         sizes = current_sizes(self.name, dict(self.sizes))                   # unknown names and sizes fail here
         object.__setattr__(self, "sizes", tuple(sorted((str(k), v) for k, v in sizes.items())))
+        if self.label is not None and not (isinstance(self.label, str) and LABEL.fullmatch(self.label)):
+            raise bad_argument(f"tasks.{self.name}.label", "letters, digits and _ . = - (it names files and anchors)",
+                               self.label)
         self.build()                                                          # and invalid values here
+
+    @property
+    def key(self) -> str:
+        """The task's name in its study: the label, or the task's name."""
+        return self.label or self.name
 
     def build(self) -> SequenceTask:
         return get_task(self.name, **dict(self.sizes))
@@ -85,12 +99,15 @@ class RunConfig:
     def to_dict(self) -> dict:
         """The config as plain data. A field added after a run key was first computed is left out while it has
         its default value, so that the keys of runs stored before it was added stay valid."""
-        return {"task": {"name": self.task.name, "sizes": dict(self.task.sizes)},
+        task = {"name": self.task.name, "sizes": dict(self.task.sizes),
+                **({"label": self.task.label} if self.task.label is not None else {})}
+        return {"task": task,
                 "model": config_data(self.model, "model"), "train": config_data(self.train, "train")}
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
-        return cls(TaskConfig(data["task"]["name"], tuple(data["task"].get("sizes", {}).items())),
+        return cls(TaskConfig(data["task"]["name"], tuple(data["task"].get("sizes", {}).items()),
+                              data["task"].get("label")),
                    strict_config(ModelConfig, data.get("model", {}), "model"),
                    strict_config(TrainConfig, data.get("train", {}), "train"))
 

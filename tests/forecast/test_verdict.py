@@ -33,7 +33,9 @@ def test_a_series_that_is_exponential_smoothing_gets_a_smoothing_verdict():
     for e in rng.standard_normal(400):
         values.append(level + e)
         level += 0.3 * e
-    spec = ForecastSpec(horizon=4, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3)
+    # one recurrent candidate (no size × rate grid): the claim is about the classical rungs' verdict
+    spec = ForecastSpec(horizon=4, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3,
+                        hidden_sizes=(16,), learning_rates=(1e-2,))
     summary = verdict_of(series_set(np.array(values)), spec)                # the default origins: 24, one step apart
     assert summary["chosen"] in ("ses", "naive"), summary["sentences"][0]
     scores = {s.name: s for s in summary["scores"]}
@@ -61,7 +63,8 @@ def test_a_pure_seasonal_series_gets_seasonal_naive_or_ets():
     values = 50 + np.tile(pattern, 20) + 0.5 * rng.standard_normal(240)
     # AutoARIMA left out: with a 12-season on 240 points it took ~5 s a fit, 36 origins
     rungs = tuple(n for n in CLASSICAL if n != "arima")
-    spec = ForecastSpec(horizon=12, models=(*rungs, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3)
+    spec = ForecastSpec(horizon=12, models=(*rungs, "rnn", "gru"), hidden_size=16, train_steps=200, seeds=3,
+                        hidden_sizes=(16,), learning_rates=(1e-2,))
     summary = verdict_of(series_set(values, season=12), spec)
     assert summary["chosen"] in ("seasonal_naive", "ets"), summary["sentences"][0]
     assert "naive" not in summary["confidence_set"] and "historical_average" not in summary["confidence_set"]

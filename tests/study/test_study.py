@@ -312,3 +312,56 @@ def test_tied_configurations_go_to_the_fewest_steps_then_the_smaller_rate_defaul
                                                                             status="diverged")]) == (0.01, "default")
     assert chosen_configuration([record(0.01, "default", 0.6, None), record(0.002, "default", 1.0, 100, seed=1)],
                                 tune_seeds=1) == (0.01, "default"), "seed 1 is no tuning seed"
+
+
+def test_a_length_sweep_holds_one_task_under_labels_through_runs_store_and_report(tmp_path):
+    """Each entry of a sweep is a task of its own in the study (runs, budgets, inits, comparisons, report
+    sections) under its label; the records keep the task's real name in their facts, so witnesses are found."""
+    data = {"name": "sweep", "variants": ["gru", "gru_no_update"], "seeds": 2, "match_params": False,
+            "model": {"hidden_size": 8}, "train": {"steps": 20, "batch_size": 8, "eval_every": 10, "eval_size": 32},
+            "tasks": [{"name": "adding", "label": "adding_T8", "length": 8, "budget": 30},
+                      {"name": "adding", "label": "adding_T16", "length": 16, "inits": ["default", "chrono"]}],
+            "primary": [{"name": "z", "variants": ["gru_no_update"], "tasks": ["adding_T16"]}]}
+    spec = StudySpec.from_dict(data)
+    assert StudySpec.from_dict(spec.to_dict()) == spec, "the study-file format keeps the labels"
+    assert {(r.task.key, dict(r.task.sizes)["length"], r.train.steps) for r in spec.runs()} == {
+        ("adding_T8", 8, 30), ("adding_T16", 16, 20)}
+    rate = spec.train.learning_rate
+    assert spec.configurations("adding_T16", "gru") == [(rate, "default"), (rate, "chrono")]
+    assert spec.configurations("adding_T8", "gru") == [(rate, "default")]
+    assert spec.restricted(tasks=["adding_T16"]).tasks == (spec.tasks[1],)
+    with pytest.raises(ValueError, match="tasks: expected each task once, or a label"):
+        StudySpec.from_dict({**data, "tasks": [{"name": "adding", "length": 8}, {"name": "adding", "length": 16}]})
+    with pytest.raises(ValueError, match=r"tasks.adding.label: expected letters, digits"):
+        StudySpec.from_dict({**data, "tasks": [{"name": "adding", "label": "T = 8"}]})
+    with Store(tmp_path / "runs.sqlite") as store:
+        run_study(spec, store, workers=1)
+        records = read_records(store)
+    assert {r.task for r in records} == {"adding_T8", "adding_T16"}
+    assert {r.task_facts.name for r in records} == {"adding"}
+    assert len(records) == spec.run_count() == 2 * 2 + 2 * 3          # gru tries two inits on adding_T16
+    from gatelab.report.summary import summarise
+
+    summary = summarise(records, spec.primary)
+    assert set(summary) == {"adding_T8", "adding_T16"}
+    assert summary["adding_T16"].comparisons["gru_no_update"].primary_family == "z"
+    assert summary["adding_T8"].comparisons["gru_no_update"].primary_family is None
+    page = write_report(tmp_path / "runs.sqlite", tmp_path / "report").read_text()
+    assert 'id="adding_t8"' in page and 'id="adding_t16"' in page and ">adding_T16<" in page
+
+
+def test_a_task_table_can_set_the_grus_hidden_size_and_the_others_match_it():
+    data = {"name": "sizes", "variants": ["gru", "rnn"], "seeds": 1, "model": {"hidden_size": 8},
+            "tasks": [{"name": "charlm", "length": 16, "hidden_size": 64}, {"name": "parity", "length": 8}]}
+    spec = StudySpec.from_dict(data)
+    hidden = {(r.task.name, r.model.variant): r.model.hidden_size for r in spec.runs()}
+    assert hidden[("charlm", "gru")] == 64 and hidden[("parity", "gru")] == 8
+    from gatelab.study.spec import parameter_count
+
+    charlm = spec.tasks[0]
+    gru = parameter_count("gru", charlm, spec.model, 64)
+    assert abs(parameter_count("rnn", charlm, spec.model, hidden[("charlm", "rnn")]) - gru) <= 0.05 * gru
+    assert StudySpec.from_dict(spec.to_dict()) == spec
+    assert dict(spec.runs()[0].task.sizes) == {"length": 16}, "the hidden size is no task size"
+    with pytest.raises(ValueError, match=r"tasks.parity.hidden_size: expected a positive int"):
+        StudySpec.from_dict({**data, "tasks": [{"name": "parity", "hidden_size": 0}]})

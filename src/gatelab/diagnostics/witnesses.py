@@ -27,6 +27,7 @@ K = 30.0          # gate saturation
 SLOPE = 8.0       # candidate slope: tanh(8) = 1 − 2.3e−7
 SCALE = 40.0      # read-out logit scale
 SMALL = 0.01      # a candidate's input scale where tanh must act as the identity
+TINY = 1e-3       # the same through a delay line of 64 tanh
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,26 @@ def _queue(variant: str, phase: bool) -> Callable[[SequenceTask], SequenceModel]
     return build
 
 
+def _delay_line(task: SequenceTask) -> SequenceModel:
+    """Digits (any mode): a gru that holds the whole image — a delay line of T slots × I inputs, z ≡ σ(K), slot 0
+    taking ĥ = tanh(ε·x), slot i taking ĥ = tanh(h_(i−1)) (ε = 10⁻³: after 64 tanh the relative error is < 10⁻⁴)
+    — read out at the last step by the logistic regression of the criterion itself, its weights divided by ε and
+    placed on the unit that holds their pixel. It is as accurate as the reference, so the criterion is reachable."""
+    order = task.pixel_order()                                          # (T, I): the flat pixel at (step, input)
+    steps, inputs = order.shape
+    model, p = _model("gru", task, steps * inputs)
+    weights, intercepts = task.logistic_regression()
+    with torch.no_grad():
+        p["b_z"][:] = K
+        p["b_r"][:] = K
+        p["W_h"][:inputs] = TINY * torch.eye(inputs)
+        p["U_h"][inputs:, :-inputs] = torch.eye((steps - 1) * inputs)
+        held = order.flip(0).reshape(-1)                                 # slot i holds step T − 1 − i
+        model.head.weight[:] = (weights[:, held] / TINY).float()
+        model.head.bias[:] = intercepts.float()
+    return model
+
+
 _PARITY = ("gru", "gru_no_reset", "mgu")
 _QUEUES = ("gru", "gru_no_reset", "mgu")
 WITNESSES: dict[tuple[str, str], Witness] = {(w.variant, w.task): w for w in (
@@ -198,6 +219,8 @@ WITNESSES: dict[tuple[str, str], Witness] = {(w.variant, w.task): w for w in (
             _automaton(6, 6, lambda q, a: S3_PRODUCT[a][q])),
     *(Witness(v, "copy_memory", "a queue of K + 1 slots shifted by z at each symbol and, after the delimiter (a "
               "held phase unit), at every step; the last slot read out", _queue(v, phase=True)) for v in _QUEUES),
+    Witness("gru", "digits", "a delay line holding the whole image (z ≡ 1, U_h shifting), read out at the last step "
+            "by the logistic regression of the criterion", _delay_line),
     *(Witness(v, "selective_copy", "a queue of M + 1 slots shifted by z at each token and each marker (noise "
               "leaves it closed); the last slot read out", _queue(v, phase=False)) for v in _QUEUES),
 )}

@@ -68,7 +68,8 @@ def study_replays(folder: str | Path) -> list[dict]:
         records = read_records(store)
     replays = []
     for task_name in REPLAY_TASKS:
-        chosen = sorted((r for r in records if r.variant == "gru" and r.task == task_name and r.status == "ok"),
+        chosen = sorted((r for r in records if r.variant == "gru" and r.status == "ok" and r.task_facts is not None
+                         and r.task_facts.name == task_name),
                         key=lambda r: r.seed)
         if not chosen:
             continue

@@ -28,7 +28,7 @@ def _entry(task: str, v: Verdict, part: TaskSummary, variant: str) -> str:
         "both_solve": "both solve it",
         "no_difference": "no detectable difference",
     }[v.kind]
-    if v.kind == "fails" and witness_for(variant, task) is not None:
+    if v.kind == "fails" and witness_for(variant, c.facts.name) is not None:
         what += ", though it can represent it (a witness: see the task)"
     grade = GRADE_WORDS.get(v.grade)
     return f"[{task}](#{anchor(task)}): {what}" + (f" — {grade}" if grade else "")

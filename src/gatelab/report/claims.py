@@ -205,7 +205,7 @@ def verdict(c: Comparison) -> Verdict:
         if c.parameter_gap > PARAMETER_GAP and kind != "unsolved":
             sentence = sentence[:-1] + (f" — parameters {c.parameters} against gru's {c.parameters_ref} "
                                         f"({c.parameter_gap:.0%} apart: not matched).")
-        if kind == "fails" and (w := witness_for(c.variant, c.task)) is not None:
+        if kind == "fails" and (w := witness_for(c.variant, c.facts.name)) is not None:
             sentence += (f" It can represent {c.task} (witness: {w.construction}), so it did not learn it in "
                          f"{s.n - s.k} of {s.n} seeds.")
         return Verdict(kind, grade, direction, sentence)

@@ -108,7 +108,7 @@ def _run_locked(spec: StudySpec, store: Store, workers: int | None, on_event: Ev
                 run = todo.popleft()
                 attempt = store.start_attempt(run.key)
                 in_flight[executor.submit(run.to_dict(), spec.name)] = (run, attempt)
-                emit("start", {"key": run.key, "task": run.task.name, "variant": run.model.variant,
+                emit("start", {"key": run.key, "task": run.task.key, "variant": run.model.variant,
                                "seed": run.train.seed, "attempt": attempt})
             for handle, outcome in executor.wait(list(in_flight)):
                 run, attempt = in_flight.pop(handle)

@@ -25,7 +25,7 @@ from .record import RunDiagnostics, RunMetrics, RunRecord, SmoothingFit
 
 def failed_record(config: RunConfig, study: str, cause: str | None) -> RunRecord:
     """The record of a run that produced nothing (yet): status ``failed``, with its cause."""
-    return RunRecord(config.key, study, config.model.variant, config.task.name, config.train.seed,
+    return RunRecord(config.key, study, config.model.variant, config.task.key, config.train.seed,
                      config.to_dict(), "failed", traceback=cause,
                      versions={"gatelab": __version__, "torch": torch.__version__,
                                "python": platform.python_version()})

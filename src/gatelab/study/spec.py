@@ -18,7 +18,7 @@ from ..train import TrainConfig
 
 STUDY_KEYS = ("name", "variants", "seeds", "match_params", "learning_rates", "model", "train", "tasks", "primary",
               "primary_seeds", "tune_seeds")
-TASK_KEYS = ("name", "budget", "inits")               # a task table's own keys; the rest are the task's sizes
+TASK_KEYS = ("name", "label", "budget", "inits", "hidden_size")   # a task table's own keys; the rest: its sizes
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,9 @@ class StudySpec:
         inits: per task, the gate initialisations tried (a task table's ``inits = ["default", "chrono"]``) for the
             variants that have a gate chrono initialisation sets (the others run at ``default`` only): so that a
             variant that fails at both can be told from one that was badly initialised.
+        hidden_sizes: per task, its own ``gru`` hidden size (a task table's ``hidden_size = N``) in place of
+            ``model.hidden_size`` — character modelling needs H ≥ 128 where the synthetic tasks are solved at 32;
+            the other variants are matched to the gru's parameter count at that size.
         tune_seeds: when set, every configuration (learning rate × init) runs on seeds below it only; the other
             seeds of a (task, variant) run at the configuration with the best mean validation metric over those
             tuning seeds (:func:`chosen_configuration`), once they have all finished. None: every seed at every
@@ -86,11 +89,16 @@ class StudySpec:
     budgets: tuple[tuple[str, int], ...] = ()
     inits: tuple[tuple[str, tuple[str, ...]], ...] = ()
     tune_seeds: int | None = None
+    hidden_sizes: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for v in self.variants:
             get_variant(v)
-        names = {t.name for t in self.tasks}
+        names = {t.key for t in self.tasks}
+        if len(names) < len(self.tasks):
+            twice = sorted({t.key for t in self.tasks if [u.key for u in self.tasks].count(t.key) > 1})
+            raise bad_argument("tasks", "each task once, or a label = \"…\" for each entry of a task held more "
+                               "than once (a length sweep)", f"{twice[0]} more than once")
         for family in self.primary:
             for v in family.variants:
                 if v not in self.variants:
@@ -116,6 +124,11 @@ class StudySpec:
             for init in chosen:
                 if init not in INITS:
                     raise unknown_name(f"tasks.{task}.inits", init, INITS)
+        for task, hidden in self.hidden_sizes:
+            if task not in names:
+                raise unknown_name("hidden_size task", task, sorted(names))
+            if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+                raise bad_argument(f"tasks.{task}.hidden_size", "a positive int (the gru's hidden units)", hidden)
         if self.tune_seeds is not None and (isinstance(self.tune_seeds, bool) or not isinstance(
                 self.tune_seeds, int) or self.tune_seeds < 1):
             raise bad_argument("tune_seeds", "a positive int", self.tune_seeds)
@@ -126,9 +139,11 @@ class StudySpec:
         return {"name": self.name, "variants": list(self.variants), "seeds": self.seeds,
                 "match_params": self.match_params, "learning_rates": list(self.learning_rates),
                 "model": config_data(self.model, "model"), "train": config_data(self.train, "train"),
-                "tasks": [{"name": t.name, **dict(t.sizes),
-                           **({"budget": self.budget(t.name)} if t.name in dict(self.budgets) else {}),
-                           **({"inits": list(dict(self.inits)[t.name])} if t.name in dict(self.inits) else {})}
+                "tasks": [{"name": t.name, **({"label": t.label} if t.label is not None else {}), **dict(t.sizes),
+                           **({"budget": self.budget(t.key)} if t.key in dict(self.budgets) else {}),
+                           **({"inits": list(dict(self.inits)[t.key])} if t.key in dict(self.inits) else {}),
+                           **({"hidden_size": dict(self.hidden_sizes)[t.key]} if t.key in dict(self.hidden_sizes)
+                              else {})}
                           for t in self.tasks],
                 **({"primary": [f.to_dict() for f in self.primary]} if self.primary else {}),
                 **({"primary_seeds": self.primary_seeds} if self.primary_seeds is not None else {}),
@@ -143,13 +158,15 @@ class StudySpec:
         task_list = data.get("tasks", [])
         if not task_list:
             raise bad_argument("tasks", "at least one [[tasks]] table", task_list)
-        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k not in TASK_KEYS))
+        tasks = tuple(TaskConfig(t["name"], tuple((k, v) for k, v in t.items() if k not in TASK_KEYS), t.get("label"))
                       for t in task_list)
-        budgets = tuple((t["name"], t["budget"]) for t in task_list if "budget" in t)
-        for t in task_list:
+        keys = [t.key for t in tasks]
+        budgets = tuple((key, t["budget"]) for key, t in zip(keys, task_list) if "budget" in t)
+        for key, t in zip(keys, task_list):
             if "inits" in t and not isinstance(t["inits"], list):
-                raise bad_argument(f"tasks.{t['name']}.inits", "a list such as [\"default\", \"chrono\"]", t["inits"])
-        inits = tuple((t["name"], tuple(t["inits"])) for t in task_list if "inits" in t)
+                raise bad_argument(f"tasks.{key}.inits", "a list such as [\"default\", \"chrono\"]", t["inits"])
+        inits = tuple((key, tuple(t["inits"])) for key, t in zip(keys, task_list) if "inits" in t)
+        hidden_sizes = tuple((key, t["hidden_size"]) for key, t in zip(keys, task_list) if "hidden_size" in t)
         model = strict_config(ModelConfig, data.get("model", {}), "model")
         train = strict_config(TrainConfig, data.get("train", {}), "train")
         chosen = data.get("variants", "all")
@@ -157,7 +174,7 @@ class StudySpec:
         return cls(data.get("name", default_name), tuple(chosen), tasks, data.get("seeds", 2), model, train,
                    data.get("match_params", True), tuple(data.get("learning_rates", ())),
                    tuple(PrimaryFamily.from_dict(f) for f in data.get("primary", ())), data.get("primary_seeds"),
-                   budgets, inits, data.get("tune_seeds"))
+                   budgets, inits, data.get("tune_seeds"), hidden_sizes)
 
     def runs(self, records: Iterable = ()) -> list[RunConfig]:
         """Every run of the study known so far, ``gru`` first within each (task, seed) so paired comparisons fill
@@ -172,11 +189,11 @@ class StudySpec:
         for task in self.tasks:
             for seed in range(max(self.seeds, self.primary_seeds or 0)):
                 for variant in ordered:
-                    if seed >= self.seeds and not self.primary_run(task.name, variant):
+                    if seed >= self.seeds and not self.primary_run(task.key, variant):
                         continue
-                    configurations = self.configurations(task.name, variant)
+                    configurations = self.configurations(task.key, variant)
                     if self.tune_seeds is not None and seed >= self.tune_seeds and len(configurations) > 1:
-                        tuned = by_pair.get((task.name, variant), [])
+                        tuned = by_pair.get((task.key, variant), [])
                         if len({(r.seed, configuration_of(r)) for r in tuned if r.seed < self.tune_seeds}) < len(
                                 configurations) * min(self.tune_seeds, self.seeds):
                             continue                                     # its tuning runs have not all finished
@@ -188,15 +205,20 @@ class StudySpec:
     def run_count(self) -> int:
         """How many runs the study has in all (with ``tune_seeds``, the later seeds once each at its chosen
         configuration), before any has run."""
-        count = 0
+        return sum(self.run_counts().values())
+
+    def run_counts(self) -> dict[tuple[str, str], int]:
+        """(task key, variant) → how many runs it has in all, before any has run."""
+        counts: dict[tuple[str, str], int] = {}
         for task in self.tasks:
             for seed in range(max(self.seeds, self.primary_seeds or 0)):
                 for variant in self.variants:
-                    if seed >= self.seeds and not self.primary_run(task.name, variant):
+                    if seed >= self.seeds and not self.primary_run(task.key, variant):
                         continue
                     tuned = self.tune_seeds is None or seed < self.tune_seeds
-                    count += len(self.configurations(task.name, variant)) if tuned else 1
-        return count
+                    counts[task.key, variant] = counts.get((task.key, variant), 0) + (
+                        len(self.configurations(task.key, variant)) if tuned else 1)
+        return counts
 
     def configurations(self, task: str, variant: str) -> list[tuple[float, str]]:
         """The (learning rate, init) pairs ``variant`` is tried at on ``task``."""
@@ -206,12 +228,18 @@ class StudySpec:
         return [(rate, init) for rate in self.learning_rates or (self.train.learning_rate,) for init in inits]
 
     def _run(self, task: TaskConfig, variant: str, seed: int, rate: float, init: str) -> RunConfig:
-        hidden = self.model.hidden_size
+        reference = self.model_of(task.key)
+        hidden = reference.hidden_size
         if self.match_params and variant != "gru":
-            hidden = matched_hidden_size(variant, task, self.model)
-        model = replace(self.model, variant=variant, hidden_size=hidden, init=init)
-        train = replace(self.train, seed=seed, learning_rate=rate, steps=self.budget(task.name))
+            hidden = matched_hidden_size(variant, task, reference)
+        model = replace(reference, variant=variant, hidden_size=hidden, init=init)
+        train = replace(self.train, seed=seed, learning_rate=rate, steps=self.budget(task.key))
         return RunConfig(task, model, train)
+
+    def model_of(self, task: str) -> ModelConfig:
+        """The ``gru``'s model config on ``task`` (its own hidden size, where the task table sets one)."""
+        hidden = dict(self.hidden_sizes).get(task)
+        return self.model if hidden is None else replace(self.model, hidden_size=hidden)
 
     def budget(self, task: str) -> int:
         """The training-step budget of ``task``'s runs."""
@@ -226,19 +254,20 @@ class StudySpec:
         """The same study on a subset of its variants / tasks, or another number of seeds."""
         chosen = self.tasks
         if tasks:
-            known = [t.name for t in self.tasks]
+            known = [t.key for t in self.tasks]
             for name in tasks:
                 if name not in known:
                     raise unknown_name("--tasks", name, known)
-            chosen = tuple(t for t in self.tasks if t.name in tasks)
+            chosen = tuple(t for t in self.tasks if t.key in tasks)
         kept_variants = tuple(variants) if variants else self.variants
-        names = {t.name for t in chosen}
+        names = {t.key for t in chosen}
         primary = tuple(f for f in (replace(f, variants=tuple(v for v in f.variants if v in kept_variants),
                                             tasks=tuple(t for t in f.tasks if t in names)) for f in self.primary)
                         if f.variants and f.tasks)
         return replace(self, variants=kept_variants, tasks=chosen, seeds=self.seeds if seeds is None else seeds,
                        primary=primary, budgets=tuple((t, b) for t, b in self.budgets if t in names),
-                       inits=tuple((t, i) for t, i in self.inits if t in names))
+                       inits=tuple((t, i) for t, i in self.inits if t in names),
+                       hidden_sizes=tuple((t, h) for t, h in self.hidden_sizes if t in names))
 
 
 def configuration_of(record) -> tuple[float, str]:

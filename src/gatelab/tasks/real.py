@@ -60,30 +60,37 @@ class DigitsTask(SequenceTask):
         index = splits[split]
         if size < len(index):
             index = index[torch.randperm(len(index), generator=g)[:size]]
-        x = images[index]
+        return images[index].reshape(len(index), 64)[:, self.pixel_order()], labels[index]
+
+    def pixel_order(self) -> Tensor:
+        """(steps, inputs): which pixel of the flat image (row-major, 0…63) input k carries at step t."""
         if self.mode == "rows":
-            return x, labels[index]
-        flat = x.reshape(len(index), 64, 1)
+            return torch.arange(64).reshape(8, 8)
         if self.mode == "permuted":
-            flat = flat[:, torch.randperm(64, generator=torch.Generator().manual_seed(64))]
-        return flat, labels[index]
+            return torch.randperm(64, generator=torch.Generator().manual_seed(64)).reshape(64, 1)
+        return torch.arange(64).reshape(64, 1)
 
     def reference_metrics(self) -> dict[str, float]:
         return {"logistic regression on the flat image": self.logistic_regression_accuracy()}
 
     def logistic_regression_accuracy(self) -> float:
         """Test accuracy of logistic regression on the flat 64-pixel image (the non-sequential reference)."""
-        return _logistic_regression_accuracy()
+        return _logistic_regression()[2]
+
+    def logistic_regression(self) -> tuple[Tensor, Tensor]:
+        """The reference's fitted weights (10, 64) over the flat image and intercepts (10,)."""
+        return _logistic_regression()[:2]
 
 
 @cache
-def _logistic_regression_accuracy() -> float:
+def _logistic_regression() -> tuple[Tensor, Tensor, float]:
     from sklearn.linear_model import LogisticRegression
 
     images, labels, splits = _digits()
     flat = images.reshape(len(labels), -1).numpy()
     model = LogisticRegression(max_iter=2000).fit(flat[splits["train"]], labels[splits["train"]].numpy())
-    return float(model.score(flat[splits["test"]], labels[splits["test"]].numpy()))
+    return (torch.tensor(model.coef_, dtype=torch.float64), torch.tensor(model.intercept_, dtype=torch.float64),
+            float(model.score(flat[splits["test"]], labels[splits["test"]].numpy())))
 
 
 @cache
