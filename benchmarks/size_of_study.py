@@ -48,6 +48,7 @@ def main() -> int:
     first = {}
     for run in spec.runs():
         first.setdefault((run.task.key, run.model.variant), run)
+    block_seconds(next(iter(first.values())), block)          # warm-up: the compiled loop's first load, caches
     print(f"{spec.name}: {sum(counts.values())} runs, {len(spec.tasks)} task entries, {len(spec.variants)} variants; "
           f"seconds per {block} steps + one evaluation, one torch thread\n")
     print("| task | gru H | runs | budget | s / block (fastest – slowest variant) | ceiling (h, 1 worker) |")

@@ -49,10 +49,11 @@ def test_a_run_stops_at_the_criterion_and_a_run_that_never_meets_it_is_censored(
     from gatelab.tasks import get_task
 
     task = get_task("parity", length=8, test_length=16)
-    solved = witness_for("gru", "parity").build(task.input_size, task.output_size)
+    solved = witness_for("gru", "parity").build(task)
     config = TrainConfig(steps=200, learning_rate=1e-9, eval_every=25, eval_size=64, stop_at_criterion=True)
     result = train(solved, task, config)
     assert (result.steps_done, result.steps_to_criterion) == (25, 25), "the first evaluation meets it: stop"
+    assert task.solved(result.best_metric, "valid"), "the evaluation it stops at is the best seen"
     chance = get_task("parity", length=8, test_length=16)
     never = train(nn.Sequential(nn.Flatten(0, 0), nn.Linear(2, 2)), chance,
                   TrainConfig(steps=50, learning_rate=1e-9, eval_every=25, eval_size=64, stop_at_criterion=True))
@@ -81,3 +82,21 @@ def test_chrono_initialisation_spreads_time_scales_and_is_a_study_axis():
     assert float(scales.max()) > 10.0, "spread over the task's length"
     with pytest.raises(ValueError, match="init: expected one of"):
         ModelConfig(init="orthogonal")
+
+
+def test_validation_is_judged_against_the_criterion_on_validation():
+    """Where the criterion is a reference's score, a run is judged on validation against the reference's score on
+    validation (not on test): a metric between the two levels meets one and not the other."""
+
+    class Split(AddingTask):
+        def criterion(self, split):
+            return {"valid": 0.5, "test": 1e-9}[split]
+
+        def evaluate(self, output, target):
+            return 0.25
+
+    task = Split(length=4)
+    assert task.solved(0.25, "valid") and not task.solved(0.25)
+    result = train(nn.Sequential(nn.Flatten(1), nn.Linear(8, 1)), task,
+                   TrainConfig(steps=10, eval_every=5, eval_size=8, stop_at_criterion=True))
+    assert result.steps_to_criterion == 5 and result.best_metric == 0.25

@@ -14,7 +14,7 @@ from gatelab.tasks import get_task
 LONGER = {"adding": {"length": 400}, "padded_adding": {"length": 200, "blanks": 400},
           "parity": {"length": 300, "test_length": 600}, "reset_token": {"length": 300, "test_length": 600},
           "mod3": {"length": 300, "test_length": 600}, "s3": {"length": 100, "test_length": 400},
-          "copy_memory": {"gap": 500, "symbols": 10}, "selective_copy": {"length": 400, "tokens": 16},
+          "copy_memory": {"gap": 300, "symbols": 10}, "selective_copy": {"length": 400, "tokens": 16},
           "digits": {"mode": "permuted"}}
 PRESETS = ("quick", "standard", "full")
 

@@ -291,7 +291,7 @@ def test_tuning_seeds_choose_each_variants_rate_and_init_and_the_other_seeds_run
         StudySpec.from_dict({**data, "tasks": [{"name": "parity", "inits": ["chrno"]}]})
 
 
-def test_tied_configurations_go_to_the_fewest_steps_then_the_smaller_rate_default_init_first():
+def test_configurations_rank_by_success_then_steps_then_metric_then_the_smaller_rate_default_init_first():
     from gatelab.study.record import RunMetrics, RunRecord
     from gatelab.study.spec import chosen_configuration
     from gatelab.tasks import TaskFacts
@@ -312,6 +312,18 @@ def test_tied_configurations_go_to_the_fewest_steps_then_the_smaller_rate_defaul
                                                                             status="diverged")]) == (0.01, "default")
     assert chosen_configuration([record(0.01, "default", 0.6, None), record(0.002, "default", 1.0, 100, seed=1)],
                                 tune_seeds=1) == (0.01, "default"), "seed 1 is no tuning seed"
+    # runs stop at the criterion, so a met criterion outranks a higher metric, and steps outrank the metric
+    assert chosen_configuration([record(0.01, "default", 0.991, 300), record(0.02, "default", 0.985, None)]) == (
+        0.01, "default")
+    assert chosen_configuration([record(0.01, "default", 0.9999, 300), record(0.02, "default", 0.991, 100)]) == (
+        0.02, "default")
+    assert chosen_configuration([record(0.01, "default", 0.995, 100, seed=0), record(0.01, "default", 0.98, None,
+                                                                                       seed=1),
+                                 record(0.02, "default", 0.991, 400, seed=0), record(0.02, "default", 0.992, 450,
+                                                                                       seed=1)]) == (
+        0.02, "default"), "two seeds of two met against one of two: the share decides before the steps"
+    assert chosen_configuration([record(0.01, "default", 0.7, None), record(0.02, "default", 0.8, None)]) == (
+        0.02, "default"), "none met: the better metric"
 
 
 def test_a_length_sweep_holds_one_task_under_labels_through_runs_store_and_report(tmp_path):

@@ -87,6 +87,16 @@ def test_parity_mod3_reset_labels():
             assert label == parity
 
 
+def test_adding_target_is_the_sum_of_the_two_marked_values_one_in_each_half():
+    task = get_task("adding", length=30)
+    x, y = task.batch(64, gen())
+    for row, target in zip(x, y):
+        marked = row[:, 1].nonzero().flatten().tolist()
+        assert len(marked) == 2 and marked[0] < 15 <= marked[1]
+        assert math.isclose(float(row[marked[0], 0] + row[marked[1], 0]), float(target[0]), rel_tol=1e-6)
+        assert torch.all((row[:, 0] >= 0) & (row[:, 0] <= 1))
+
+
 def test_running_tasks_test_on_longer_sequences():
     task = get_task("parity", length=10, test_length=50)
     assert task.batch(2, gen(), "train")[0].shape[1] == 10
@@ -186,6 +196,14 @@ def test_digits_full_split_in_order_and_the_logistic_reference():
     assert torch.equal(y, y2) and x.shape == (len(y), 8, 8) and 200 < len(y) < 400
     pixels = get_task("digits", mode="pixels").batch(10_000, gen(), "test")[0]
     assert torch.equal(pixels.reshape(-1, 8, 8), x)
+    permuted = get_task("digits", mode="permuted").batch(10_000, gen(), "test")[0][..., 0]
+    flat = x.reshape(-1, 64)
+    order: list[int] = []                                  # per step, a pixel column equal over every image
+    for t in range(64):
+        order.append(next(p for p in (flat == permuted[:, [t]]).all(0).nonzero().flatten().tolist()
+                          if p not in order))                  # (always-blank corner pixels are interchangeable)
+    assert sorted(order) == list(range(64)) and order != list(range(64))
+    assert torch.equal(flat[:, order], permuted), "the same fixed order for every image"
     assert 0.9 < task.logistic_regression_accuracy() <= 1.0
 
 
@@ -225,6 +243,30 @@ def test_mackey_glass_multi_step_targets_and_persistence():
     x, y = four.batch(3, gen(), "test")
     assert x.shape == y.shape == (3, 60, 1) and torch.equal(x[:, 24:], y[:, 20:-4])
     assert four.trivial > one.trivial, "persistence gets worse further ahead"
+
+
+def test_a_criterion_that_is_a_references_score_is_that_score_on_each_split():
+    """Validation is judged against the reference's validation score, test against its test score."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    digits = get_task("digits", mode="pixels")
+    x_train, y_train = digits.batch(10_000, gen(), "train")
+    model = LogisticRegression(max_iter=2000).fit(x_train[..., 0].numpy(), y_train.numpy())
+    for split in ("valid", "test"):
+        x, y = digits.batch(10_000, gen(), split)
+        assert math.isclose(digits.criterion(split), float(np.mean(model.predict(x[..., 0].numpy()) == y.numpy())),
+                            abs_tol=2 / len(y))
+    assert digits.criterion("test") == digits.solved_at and digits.facts().solved_at_valid == digits.criterion("valid")
+    mackey = get_task("mackey_glass", length=60)
+    valid = mackey.series("valid")
+    persistence = float((valid[1:] - valid[:-1]).pow(2).mean().sqrt() / valid[1:].std())
+    assert math.isclose(mackey.criterion("valid"), persistence / 5, rel_tol=1e-6)
+    assert mackey.criterion("test") == mackey.solved_at == mackey.trivial / 5
+    charlm = get_task("charlm")
+    assert charlm.criterion("valid") != charlm.criterion("test") == charlm.solved_at
+    parity = get_task("parity")
+    assert parity.criterion("valid") == parity.criterion("test") == 0.99
 
 
 def test_digits_reference_is_reported_by_the_task():

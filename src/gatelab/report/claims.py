@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, replace
 
 from ..diagnostics.witnesses import witness_for
-from ..study.record import RunRecord
+from ..study.record import RunRecord, met_criterion
 from ..tasks import TaskFacts
 from .stats import (
     ALPHA,
@@ -80,10 +80,6 @@ class Comparison:
         return abs(self.parameters - self.parameters_ref) / self.parameters_ref if self.parameters_ref else 0.0
 
 
-def _solved(record: RunRecord) -> bool:
-    return record.status in ("ok", "diverged") and bool(record.metrics.solved)
-
-
 def compare(task: str, facts: TaskFacts, runs: list[RunRecord], reference: list[RunRecord],
             primary_family: str | None = None) -> Comparison:
     """The comparison of ``runs`` (one variant's) with ``reference`` (gru's) on ``task``; failed runs (an
@@ -96,7 +92,8 @@ def compare(task: str, facts: TaskFacts, runs: list[RunRecord], reference: list[
                  for r in rs]
         return times, [bool(r.metrics.steps_to_criterion) for r in rs]
 
-    success = success_test(sum(map(_solved, runs)), len(runs), sum(map(_solved, reference)), len(reference))
+    success = success_test(sum(map(met_criterion, runs)), len(runs), sum(map(met_criterion, reference)),
+                           len(reference))
     steps = steps_test(*survival(runs), *survival(reference))
     ref_metric = {r.seed: r.metrics.test for r in reference if r.metrics.test is not None}
     differences = [r.metrics.test - ref_metric[r.seed] for r in runs

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ..registry import QUESTIONS, REFERENCE_VARIANT, get_variant, variants
-from ..study.record import RunRecord
+from ..study.record import RunRecord, met_criterion
 from ..study.spec import PrimaryFamily, chosen_configuration, configuration_of
 from ..tasks import TaskFacts
 from .claims import Comparison, Verdict, compare, correct, verdict
@@ -112,7 +112,7 @@ def _row(variant: str, rs: list[RunRecord], tried: int = 1) -> Row:
     steps = sorted(r.metrics.steps_to_criterion for r in ok if r.metrics.steps_to_criterion)
     return Row(variant, rs[0].learning_rate, configuration_of(rs[0])[1],
                interval([number(r.metrics.test) for r in ok]),
-               sum(r.metrics.solved for r in ok) / len(rs),
+               sum(map(met_criterion, rs)) / len(rs),
                steps[len(steps) // 2] if steps else math.nan,
                max((r.metrics.parameters for r in rs), default=0),
                sum(r.seconds for r in rs) / len(rs),

@@ -276,28 +276,35 @@ def configuration_of(record) -> tuple[float, str]:
 
 
 def chosen_configuration(records: list, tune_seeds: int | None = None) -> tuple[float, str]:
-    """The (learning rate, init) with the best mean validation metric over the finished runs of seeds below
-    ``tune_seeds`` (all seeds when None), by the task's direction; among equals (e.g. every configuration at
-    accuracy 1.0), the one that met the criterion in the fewest steps (a run that never did counts its whole
-    budget), then the smaller rate, default init first. A configuration whose runs all diverged or failed ranks
-    last. The driver and the report both choose here, so they choose alike."""
+    """The (learning rate, init) that did best on validation over the finished runs of seeds below
+    ``tune_seeds`` (all seeds when None): the largest share of runs meeting the criterion, then the fewest steps
+    to it (a run that never did counts its whole budget), then the best mean validation metric by the task's
+    direction, then the smaller rate, default init first. Steps come before the metric because a run stops at
+    the criterion: the metrics of runs that met it all sit just past it and say nothing more. A configuration
+    whose runs all diverged or failed ranks last. The driver and the report both choose here, so they choose
+    alike."""
     metric: dict[tuple[float, str], list[float]] = {}
     steps: dict[tuple[float, str], list[int]] = {}
+    met: dict[tuple[float, str], list[bool]] = {}
     higher_is_better = next((r.task_facts.higher_is_better for r in records if r.task_facts is not None), False)
     for r in records:
         key = configuration_of(r)
         metric.setdefault(key, [])
         steps.setdefault(key, [])
+        met.setdefault(key, [])
         if (tune_seeds is None or r.seed < tune_seeds) and r.status == "ok" and r.metrics.best_valid is not None \
                 and math.isfinite(r.metrics.best_valid):
             metric[key].append(float(r.metrics.best_valid) * (1 if higher_is_better else -1))
             steps[key].append(r.metrics.steps_to_criterion or r.config["train"]["steps"])
+            met[key].append(r.metrics.steps_to_criterion is not None)
+
+    def mean(values: list) -> float:
+        return sum(values) / len(values)
 
     def rank(key: tuple[float, str]) -> tuple:
         if not metric[key]:
-            return (0, 0.0, 0.0, 0.0, False)
-        return (1, sum(metric[key]) / len(metric[key]), -sum(steps[key]) / len(steps[key]), -key[0],
-                key[1] == "default")
+            return (0, 0.0, 0.0, 0.0, 0.0, False)
+        return (1, mean(met[key]), -mean(steps[key]), mean(metric[key]), -key[0], key[1] == "default")
 
     return max(metric, key=rank)
 

@@ -39,10 +39,12 @@ class TaskFacts:
         kind: ``"regression"`` or ``"classification"``.
         metric: the test metric's name; ``higher_is_better`` its direction.
         trivial: the metric of the best memoryless predictor (chance level).
-        solved_at: the pass criterion (below it, or at least it when higher is better).
+        solved_at: the pass criterion (below it, or at least it when higher is better), on the test split.
         isolates: the one sentence saying what the task isolates.
         compare_unsolved: compare variants even where the reference misses the criterion — for a user's data,
             whose criterion is a baseline to beat, not a level at which the task is solved.
+        solved_at_valid: the criterion on the validation split, where a run is judged to have met it (the same
+            as ``solved_at`` unless the criterion is a reference's score); None in records stored before it.
     """
 
     name: str
@@ -53,6 +55,7 @@ class TaskFacts:
     solved_at: float
     isolates: str
     compare_unsolved: bool = False
+    solved_at_valid: float | None = None
 
     def solved(self, value: float) -> bool:
         return value >= self.solved_at if self.higher_is_better else value < self.solved_at
@@ -98,13 +101,20 @@ class SequenceTask:
         """Non-recurrent references printed beside the task's results (none by default)."""
         return {}
 
-    def solved(self, value: float) -> bool:
-        return value >= self.solved_at if self.higher_is_better else value < self.solved_at
+    def criterion(self, split: str) -> float:
+        """The pass level of a metric measured on ``split``. ``solved_at`` (the test split's) for a fixed level;
+        a criterion that is a reference's score (logistic regression, a trigram, persistence) is the reference's
+        score on that same split — the trainer checks a run's validation metric against validation's level."""
+        return self.solved_at
+
+    def solved(self, value: float, split: str = "test") -> bool:
+        level = self.criterion(split)
+        return value >= level if self.higher_is_better else value < level
 
     def facts(self) -> TaskFacts:
         """The task's facts as plain data, for run records."""
         return TaskFacts(self.name, self.kind, self.metric, self.higher_is_better, float(self.trivial),
-                         float(self.solved_at), isolates(self), self.compare_unsolved)
+                         float(self.solved_at), isolates(self), self.compare_unsolved, float(self.criterion("valid")))
 
     # ---- loss and metric from the model's output ----------------------------------------------------------
     def loss(self, output: Tensor, target: Tensor) -> Tensor:

@@ -73,9 +73,13 @@ class DigitsTask(SequenceTask):
     def reference_metrics(self) -> dict[str, float]:
         return {"logistic regression on the flat image": self.logistic_regression_accuracy()}
 
-    def logistic_regression_accuracy(self) -> float:
-        """Test accuracy of logistic regression on the flat 64-pixel image (the non-sequential reference)."""
-        return _logistic_regression()[2]
+    def criterion(self, split: str) -> float:
+        return self.logistic_regression_accuracy(split)
+
+    def logistic_regression_accuracy(self, split: str = "test") -> float:
+        """Accuracy on ``split`` of logistic regression on the flat 64-pixel image, fitted on the training split
+        (the non-sequential reference)."""
+        return _logistic_regression()[2][split]
 
     def logistic_regression(self) -> tuple[Tensor, Tensor]:
         """The reference's fitted weights (10, 64) over the flat image and intercepts (10,)."""
@@ -83,14 +87,14 @@ class DigitsTask(SequenceTask):
 
 
 @cache
-def _logistic_regression() -> tuple[Tensor, Tensor, float]:
+def _logistic_regression() -> tuple[Tensor, Tensor, dict[str, float]]:
     from sklearn.linear_model import LogisticRegression
 
     images, labels, splits = _digits()
     flat = images.reshape(len(labels), -1).numpy()
     model = LogisticRegression(max_iter=2000).fit(flat[splits["train"]], labels[splits["train"]].numpy())
     return (torch.tensor(model.coef_, dtype=torch.float64), torch.tensor(model.intercept_, dtype=torch.float64),
-            float(model.score(flat[splits["test"]], labels[splits["test"]].numpy())))
+            {s: float(model.score(flat[splits[s]], labels[splits[s]].numpy())) for s in ("valid", "test")})
 
 
 @cache
@@ -123,9 +127,12 @@ class CharLMTask(SequenceTask):
     output_size = property(lambda self: len(_text()[1]))
     solved_at = property(lambda self: self.ngram_bits_per_char())
 
-    def ngram_bits_per_char(self) -> float:
-        """Test bits per character of the interpolated trigram model (the criterion)."""
-        return _ngram_bits_per_char(3)
+    def criterion(self, split: str) -> float:
+        return self.ngram_bits_per_char(split)
+
+    def ngram_bits_per_char(self, split: str = "test") -> float:
+        """Bits per character on ``split`` of the interpolated trigram model (the criterion)."""
+        return _ngram_bits_per_char(3)[split]
 
     def reference_metrics(self) -> dict[str, float]:
         return {"interpolated trigram, bits per character": self.ngram_bits_per_char()}
@@ -152,10 +159,10 @@ class CharLMTask(SequenceTask):
 
 
 @cache
-def _ngram_bits_per_char(n: int) -> float:
+def _ngram_bits_per_char(n: int) -> dict[str, float]:
     """Jelinek–Mercer interpolation of the 1 … n-gram maximum-likelihood estimates (the unigram add-one smoothed),
-    the weights chosen from a small grid on the validation text; bits per character on the test text. Every
-    prediction uses only the characters before it in its own split."""
+    the weights chosen from a small grid on the validation text; bits per character on the validation and the
+    test text. Every prediction uses only the characters before it in its own split."""
     task = CharLMTask()
     splits = {s: task.encoded(s).tolist() for s in ("train", "valid", "test")}
     vocab = task.input_size
@@ -189,7 +196,7 @@ def _ngram_bits_per_char(n: int) -> float:
     grid = [(a, b, 1.0 - a - b) for a in (0.02, 0.05, 0.1) for b in (0.1, 0.2, 0.3, 0.4)]
     valid = probabilities(splits["valid"])
     best = min(grid, key=lambda w: bits(valid, w))
-    return bits(probabilities(splits["test"]), best)
+    return {"valid": bits(valid, best), "test": bits(probabilities(splits["test"]), best)}
 
 
 @cache

@@ -26,6 +26,7 @@ class Prepared:
     reference: float
     trivial: float
     balanced_reference: float | None
+    reference_valid: float = float("nan")        # the reference's score on the validation split
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class DataTask(SequenceTask):
     output_size = property(lambda self: len(self.data.classes) if self.kind == "classification" else 1)
     trivial = property(lambda self: _prepare(self.store, self.digest, self.seed).trivial)
     solved_at = property(lambda self: _prepare(self.store, self.digest, self.seed).reference)
+
+    def criterion(self, split: str) -> float:
+        prepared = _prepare(self.store, self.digest, self.seed)
+        return prepared.reference_valid if split == "valid" else prepared.reference
 
     def reference_metrics(self) -> dict[str, float]:
         prepared = _prepare(self.store, self.digest, self.seed)
@@ -148,14 +153,18 @@ def _prepare(store: str, digest: str, seed: int) -> Prepared:
         model.fit(features["train"], labels["train"])
         predicted = model.predict(features["test"])
         reference = float((predicted == labels["test"]).mean())
+        reference_valid = float((model.predict(features["valid"]) == labels["valid"]).mean())
         balanced = float(balanced_accuracy_score(labels["test"], predicted))
         trivial = float((labels["test"] == np.bincount(labels["train"]).argmax()).mean())
     else:
         y = {name: torch.tensor(v, dtype=torch.float32).reshape(-1, 1) for name, v in labels.items()}
         model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(features["train"], labels["train"])
-        error = model.predict(features["test"]) - labels["test"]
-        scale = labels["test"].std(ddof=1) or 1.0                    # as the task's NRMSE (torch's std)
-        reference = float(np.sqrt((error ** 2).mean()) / scale)
+        def nrmse(split: str) -> float:
+            error = model.predict(features[split]) - labels[split]
+            return float(np.sqrt((error ** 2).mean()) / (labels[split].std(ddof=1) or 1.0))   # as the task's NRMSE
+
+        reference, reference_valid = nrmse("test"), nrmse("valid")
+        scale = labels["test"].std(ddof=1) or 1.0
         trivial = float(np.sqrt(((labels["test"] - labels["train"].mean()) ** 2).mean()) / scale)
         balanced = None
-    return Prepared(x, y, reference, trivial, balanced)
+    return Prepared(x, y, reference, trivial, balanced, reference_valid)

@@ -23,7 +23,7 @@ class Task(Protocol):
 
     def evaluate(self, output: Tensor, target: Tensor) -> float: ...
 
-    def solved(self, value: float) -> bool: ...
+    def solved(self, value: float, split: str = "test") -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -132,18 +132,18 @@ def train(model: nn.Module, task: Task, config: TrainConfig,
             eval_loss, metric = evaluate()
             result.curve.append((step, eval_loss, metric))
             result.eval_loss = eval_loss
-            if result.steps_to_criterion is None and task.solved(metric):
-                result.steps_to_criterion = step
-                if config.stop_at_criterion:
-                    break
             if sign * metric < best:
                 best, stale, result.best_metric = sign * metric, 0, metric
                 if config.restore_best:
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 stale += 1
-                if config.patience and stale >= config.patience:
+            if result.steps_to_criterion is None and task.solved(metric, "valid"):
+                result.steps_to_criterion = step
+                if config.stop_at_criterion:
                     break
+            if config.patience and stale >= config.patience:
+                break
     if result.status == "diverged":
         result.eval_loss = math.nan
     elif config.restore_best and best_state is not None:
