@@ -52,7 +52,7 @@ def main() -> int:
              "| task | criterion | success | median steps | 80th pct. steps | s / run | suggested budget |",
              "|---|---|---:|---:|---:|---:|---:|"]
     for task in spec.tasks:
-        rs = [r for r in records if r.task == task.name]
+        rs = [r for r in records if r.task == task.key]
         if not rs:
             continue
         solved = sorted(r.metrics.steps_to_criterion for r in rs if r.metrics.steps_to_criterion)
@@ -61,8 +61,9 @@ def main() -> int:
         p80 = solved[math.ceil(0.8 * len(rs)) - 1] if rate >= 0.8 else None
         suggested = f"{math.ceil(1.25 * p80 / every) * every}" if p80 else "—"
         facts = rs[0].task_facts
-        criterion = f"{facts.metric} {'≥' if facts.higher_is_better else '≤'} {facts.solved_at:.4g}" if facts else "?"
-        lines.append(f"| {task.name} | {criterion} | {len(solved)}/{len(rs)} | "
+        level = facts.solved_at_valid if facts and facts.solved_at_valid is not None else facts and facts.solved_at
+        criterion = f"{facts.metric} {'≥' if facts.higher_is_better else '≤'} {level:.4g} (valid)" if facts else "?"
+        lines.append(f"| {task.key} | {criterion} | {len(solved)}/{len(rs)} | "
                      f"{statistics.median(solved) if solved else '—'} | {p80 or '—'} | "
                      f"{statistics.median(r.seconds for r in rs):.1f} | {suggested} |")
     text = "\n".join(lines)

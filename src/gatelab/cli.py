@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default="gatelab-study", metavar="DIR", help="study folder (default: gatelab-study)")
     explain.add_argument("--workers", type=int, choices=range(1, 65), metavar="N", help="processes (default: cores)")
     explain.add_argument("--variants", nargs="+", metavar="NAME", help="only these variants")
-    explain.add_argument("--tasks", nargs="+", metavar="NAME", help="only these tasks of the study")
+    explain.add_argument("--tasks", nargs="+", metavar="NAME",
+                         help="only these tasks of the study (a task held twice: its label, e.g. adding_T200)")
     explain.add_argument("--seeds", type=int, choices=range(1, 101), metavar="N", help="seeds per (variant, task)")
     explain.add_argument("--executor", choices=["local", "ray"], default="local",
                          help="local processes (default) or Ray tasks (pip install 'gatelab[ray]')")

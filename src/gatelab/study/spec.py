@@ -71,8 +71,8 @@ class StudySpec:
             ``model.hidden_size`` — character modelling needs H ≥ 128 where the synthetic tasks are solved at 32;
             the other variants are matched to the gru's parameter count at that size.
         tune_seeds: when set, every configuration (learning rate × init) runs on seeds below it only; the other
-            seeds of a (task, variant) run at the configuration with the best mean validation metric over those
-            tuning seeds (:func:`chosen_configuration`), once they have all finished. None: every seed at every
+            seeds of a (task, variant) run at the configuration that did best on validation over those tuning
+            seeds (:func:`chosen_configuration`), once they have all finished. None: every seed at every
             configuration.
     """
 
