@@ -28,6 +28,7 @@ from gatelab.train import train
 def block_seconds(config, block: int) -> float:
     """Wall seconds of ``block`` training steps and one evaluation of ``config``'s run (build excluded)."""
     model, task = build_run(config)
+    task.criterion("valid")                 # a reference fitted once per process (digits, charlm): not per block
     steps = dataclasses.replace(config.train, steps=block, eval_every=block, stop_at_criterion=False)
     started = time.perf_counter()
     train(model, task, steps)

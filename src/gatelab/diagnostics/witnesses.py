@@ -5,7 +5,10 @@ here by construction. Each :class:`Witness` builds a :class:`~gatelab.layers.Seq
 weights set by hand (its ``construction`` says how); the test suite checks every witness meets its task's
 criterion at the presets' sizes (tests/diagnostics/test_witnesses.py). The report cites them: "min_gru can
 represent adding (witness: …) but did not learn it in 10 of 10 seeds". No claim that a variant *cannot* do a task
-is made without such an argument.
+is made without such an argument. The reference ``gru``'s witnesses also show that a task's criterion is reachable
+at all (the battery issue's first item): on adding, padded adding, parity, reset token, mod3, s3 (any finite
+automaton, :func:`_automaton`), copy memory and selective copy (queues, :func:`_queue`) and digits (a delay line
+read out by the criterion's own logistic regression).
 
 Notation: K a large gate pre-activation (σ(±K) ≈ 1 or 0; the leak per step is about e^{−K}), k the candidate's
 slope (tanh(k) ≈ 1).

@@ -38,8 +38,8 @@ def task_blocks(task_name: str, part: TaskSummary, figures: dict[str, str]) -> l
     direction = "higher" if facts.higher_is_better else "lower"
     at = "≥" if facts.higher_is_better else "<"
     valid = facts.solved_at_valid
-    levels = (f"met {at} {fmt(facts.solved_at)}" if valid is None or valid == facts.solved_at else
-              f"met {at} {fmt(valid)} on validation ({fmt(facts.solved_at)} on test: the reference's score on each)")
+    levels = (f"{at} {fmt(facts.solved_at)}" if valid is None or valid == facts.solved_at else
+              f"{at} {fmt(valid)} on validation ({fmt(facts.solved_at)} on test: the reference's score on each)")
     blocks: list[Block] = [
         Heading(2, task_name),
         Text(f"*{facts.isolates}* Metric: {facts.metric} ({direction} is better); trivial level "
