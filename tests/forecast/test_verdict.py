@@ -49,7 +49,8 @@ def test_a_non_linear_recurrence_gets_a_recurrent_verdict():
     x = [0.3]
     for _ in range(399):
         x.append(float(np.clip(3.8 * x[-1] * (1 - x[-1]) + 0.01 * rng.standard_normal(), 0.001, 0.999)))
-    spec = ForecastSpec(horizon=2, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=300, seeds=3)
+    spec = ForecastSpec(horizon=2, models=(*CLASSICAL, "rnn", "gru"), hidden_size=16, train_steps=300, seeds=3,
+                        hidden_sizes=(16,))                                  # the two rates of the grid, one size
     summary = verdict_of(series_set(np.array(x)), spec)                     # the default origins
     chosen = next(s for s in summary["scores"] if s.name == summary["chosen"])
     assert chosen.kind == "recurrent", summary["sentences"]
