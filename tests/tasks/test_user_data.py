@@ -169,6 +169,37 @@ def test_standardisation_uses_the_training_split_only(tmp_path):
     assert float(_flat(test_x).mean()) > 100, "the test split is transformed with train's statistics, not its own"
 
 
+def test_the_criterion_is_the_references_score_on_each_split(tmp_path):
+    """Validation is judged against the bag-of-features reference's validation accuracy, test against its test one."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from gatelab.tasks import get_task
+    from gatelab.tasks.user_task import summary_features
+
+    x, y = sequences(n=90, features=2)
+    x = [s + 0.8 * label for s, label in zip(x, y)]                      # learnable, not perfectly
+    split = np.array((["train"] * 6 + ["valid"] * 2 + ["test"] * 2) * 9)
+    data = load_data(npz(tmp_path, **ragged(x), y=y, split=split))
+    task = get_task("data", store=str(save_normalised(data, tmp_path / "study")), digest=data.digest())
+    parts = {}
+    for name in ("train", "valid", "test"):
+        xs, labels = task.batch(10_000, torch.Generator(), name)
+        sequences_of = [s.numpy().astype(np.float64) for s in _unpacked(xs)]
+        parts[name] = (summary_features(sequences_of), labels.numpy())
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)).fit(*parts["train"])
+    for name in ("valid", "test"):
+        assert task.criterion(name) == float((model.predict(parts[name][0]) == parts[name][1]).mean())
+    assert task.criterion("test") == task.solved_at
+
+
+def _unpacked(x):
+    from torch.nn.utils.rnn import PackedSequence, unpack_sequence
+
+    return unpack_sequence(x) if isinstance(x, PackedSequence) else list(x)
+
+
 def _flat(x):
     from torch.nn.utils.rnn import PackedSequence
 

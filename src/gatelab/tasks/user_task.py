@@ -159,6 +159,7 @@ def _prepare(store: str, digest: str, seed: int) -> Prepared:
     else:
         y = {name: torch.tensor(v, dtype=torch.float32).reshape(-1, 1) for name, v in labels.items()}
         model = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(features["train"], labels["train"])
+
         def nrmse(split: str) -> float:
             error = model.predict(features[split]) - labels[split]
             return float(np.sqrt((error ** 2).mean()) / (labels[split].std(ddof=1) or 1.0))   # as the task's NRMSE
