@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
@@ -95,8 +96,8 @@ class StudySpec:
         for v in self.variants:
             get_variant(v)
         names = {t.key for t in self.tasks}
-        if len(names) < len(self.tasks):
-            twice = sorted({t.key for t in self.tasks if [u.key for u in self.tasks].count(t.key) > 1})
+        twice = sorted(key for key, n in Counter(t.key for t in self.tasks).items() if n > 1)
+        if twice:
             raise bad_argument("tasks", "each task once, or a label = \"…\" for each entry of a task held more "
                                "than once (a length sweep)", f"{twice[0]} more than once")
         for family in self.primary:
